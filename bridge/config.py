@@ -1,0 +1,308 @@
+"""Loading and validating the one TOML configuration file (DESIGN §4).
+
+Every problem is collected and reported at once, each with its path: a user fixing a
+config should not have to run ``check`` once per typo.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import ConfigError, Problem, UserError
+from bridge.interpolation import Interpolator
+from bridge.rules import Rule, compile_rules
+from bridge.schema import (
+    DURATION,
+    DURATION_LIST,
+    POSITIVE_INTEGER,
+    TEXT,
+    TEXT_TABLE,
+    Option,
+    Problems,
+    Schema,
+    non_empty_list,
+    one_of,
+    url_with_scheme,
+)
+from bridge.units import did_you_mean, quote_list
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+SECTIONS = ("bridge", "venues", "notifiers", "webhooks", "rules")
+DEFAULT_RETRY = [5.0, 30.0, 120.0, 600.0, 3600.0, 10800.0, 21600.0]
+DEFAULT_CONFIG_PATHS = (Path("/etc/alert-bridge/config.toml"), Path("config.toml"))
+
+
+def _http_address(value: Any) -> str:
+    text = TEXT(value)
+    if text == "":
+        return text
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f'"{text}" is not host:port (e.g. "127.0.0.1:9108"); "" disables it')
+    return text
+
+
+def _webhook_secrets(value: Any) -> list[str]:
+    """One or more ``whsec_<base64>`` secrets; several sign with each (rotation)."""
+    items = non_empty_list(value)
+    for item in items:
+        if not item.startswith("whsec_"):
+            raise ValueError('a webhook secret must be "whsec_" followed by base64; generate '
+                             "one with: python3 -c \"import base64,os;print('whsec_'+"
+                             "base64.b64encode(os.urandom(24)).decode())\"")
+        try:
+            raw = base64.b64decode(item[len("whsec_"):], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError('a webhook secret must be "whsec_" followed by valid base64') \
+                from None
+        if len(raw) < 16:
+            raise ValueError("a webhook secret must hold at least 16 bytes (24 or more advised)")
+    return items
+
+
+def _apprise_urls(value: Any) -> list[str]:
+    items = non_empty_list(value)
+    for index, item in enumerate(items):
+        if "://" not in item:
+            # never echo the URL: Apprise URLs embed tokens
+            raise ValueError(f"urls[{index}] is not an Apprise URL (scheme://...)")
+    return items
+
+
+BRIDGE_SCHEMA = Schema((
+    Option("state_dir", TEXT, default=""),
+    Option("http", _http_address, default="127.0.0.1:9108"),
+    Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
+    Option("shutdown_grace", DURATION, default=10.0),
+))
+
+_DELIVERY_OPTIONS = (
+    Option("timeout", DURATION, default=10.0),
+    Option("retry", DURATION_LIST, default=DEFAULT_RETRY),
+    Option("max_attempts", POSITIVE_INTEGER, default=8),
+    Option("concurrency", POSITIVE_INTEGER, default=4),
+)
+NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *_DELIVERY_OPTIONS))
+WEBHOOK_SCHEMA = Schema((
+    Option("url", url_with_scheme("https", "http")),
+    Option("secret", _webhook_secrets, secret=True),
+    Option("headers", TEXT_TABLE, default={}),
+    *_DELIVERY_OPTIONS,
+))
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    state_dir: Path
+    http: str
+    log_level: str
+    shutdown_grace: float
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """One ``[venues.NAME]`` table: the plugin it uses and that plugin's validated options."""
+
+    name: str
+    plugin: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """What every destination has: retries and limits."""
+
+    name: str
+    timeout: float
+    retry: list[float]
+    max_attempts: int
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class NotifierConfig(DeliveryConfig):
+    urls: list[str]
+
+
+@dataclass(frozen=True)
+class WebhookConfig(DeliveryConfig):
+    url: str
+    secrets: list[str]
+    headers: dict[str, str]
+
+
+@dataclass
+class Config:
+    """A validated configuration."""
+
+    source: str
+    bridge: BridgeSettings
+    venues: dict[str, VenueConfig] = field(default_factory=dict)
+    notifiers: dict[str, NotifierConfig] = field(default_factory=dict)
+    webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    #: values that must never be logged: resolved ${...} values and secret-typed keys
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def destinations(self) -> dict[str, DeliveryConfig]:
+        return {**self.notifiers, **self.webhooks}
+
+    def summary(self) -> str:
+        return (f"{len(self.venues)} venues, {len(self.destinations)} destinations, "
+                f"{len(self.rules)} rules")
+
+
+def find_config(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """``-c`` if given, else $ALERT_BRIDGE_CONFIG, else /etc/alert-bridge, else ./config.toml."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("ALERT_BRIDGE_CONFIG"):
+        return Path(env["ALERT_BRIDGE_CONFIG"])
+    for candidate in DEFAULT_CONFIG_PATHS:
+        if candidate.exists():
+            return candidate
+    return DEFAULT_CONFIG_PATHS[-1]
+
+
+def load_config(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    venue_plugins: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read, interpolate and validate ``path``; ConfigError lists every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found (pass -c PATH or set "
+                        "$ALERT_BRIDGE_CONFIG; rules.example.toml is a starting point)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read config file: {exc.strerror}") from None
+    return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
+
+
+def parse_config(
+    text: str,
+    *,
+    source: str = "config.toml",
+    environ: Mapping[str, str] | None = None,
+    venue_plugins: Mapping[str, Any] | None = None,
+) -> Config:
+    """Validate a configuration given as TOML text (see :func:`load_config`)."""
+    try:
+        document = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [Problem("", f"invalid TOML: {exc}")]) from None
+    env = os.environ if environ is None else environ
+    if venue_plugins is None:
+        from bridge.plugins import plugin_host
+
+        host = plugin_host()
+        venue_plugins = host.venues
+        excluded = host.excluded
+    else:
+        excluded = []
+    problems = Problems()
+    interpolator = Interpolator(env)
+    document = interpolator.resolve(document, "", problems)
+    for key in document:
+        if key not in SECTIONS:
+            problems.add(key, f"unknown section{did_you_mean(key, SECTIONS)}; "
+                         f"sections: {', '.join(SECTIONS)}")
+    secrets: set[str] = set(interpolator.resolved)
+    bridge = _bridge(document.get("bridge", {}), env, problems)
+    venues = _venues(document.get("venues", {}), venue_plugins, excluded, problems, secrets)
+    notifiers = _destinations(document.get("notifiers", {}), "notifiers", NOTIFIER_SCHEMA,
+                              problems, secrets)
+    webhooks = _destinations(document.get("webhooks", {}), "webhooks", WEBHOOK_SCHEMA,
+                             problems, secrets)
+    for name in set(notifiers) & set(webhooks):
+        problems.add(f"webhooks.{name}", f'"{name}" is also a notifier; destination names must '
+                     "be unique so that rules can name them")
+    rules = compile_rules(document.get("rules", []), venues=venues,
+                          destinations={**notifiers, **webhooks}, problems=problems)
+    if problems:
+        raise ConfigError(source, problems.items)
+    return Config(
+        source=source, bridge=bridge, venues=venues,
+        notifiers={n: NotifierConfig(name=n, **v) for n, v in notifiers.items()},
+        webhooks={n: WebhookConfig(name=n, secrets=v.pop("secret"), **v)
+                  for n, v in webhooks.items()},
+        rules=rules, secrets=frozenset(s for s in secrets if s),
+    )
+
+
+def _table(value: Any, path: str, problems: Problems) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    problems.add(path, f"must be a table, e.g. [{path}]")
+    return {}
+
+
+def _bridge(value: Any, environ: Mapping[str, str], problems: Problems) -> BridgeSettings:
+    settings = BRIDGE_SCHEMA.validate(_table(value, "bridge", problems), "bridge", problems)
+    state_dir = settings["state_dir"] or environ.get("STATE_DIRECTORY", "").split(":")[0] \
+        or "state"
+    return BridgeSettings(Path(state_dir), settings["http"], settings["log_level"],
+                          settings["shutdown_grace"])
+
+
+def _venues(
+    value: Any, plugins: Mapping[str, Any], excluded: list[str], problems: Problems,
+    secrets: set[str],
+) -> dict[str, VenueConfig]:
+    venues: dict[str, VenueConfig] = {}
+    for name, table in _table(value, "venues", problems).items():
+        path = f"venues.{name}"
+        if not isinstance(table, dict):
+            problems.add(path, f"must be a table: [venues.{name}] with plugin = \"...\"")
+            continue
+        plugin = table.get("plugin")
+        if not isinstance(plugin, str):
+            problems.add(f"{path}.plugin",
+                         f"required: the venue plugin to use, one of {quote_list(plugins)}")
+            continue
+        if plugin not in plugins:
+            why = (f" (it is installed but {os.environ.get('ALERT_BRIDGE_LOAD_PLUGINS')!r} in "
+                   "$ALERT_BRIDGE_LOAD_PLUGINS leaves it out)" if plugin in excluded else "")
+            problems.add(f"{path}.plugin", f'unknown venue plugin "{plugin}"{why}'
+                         f"{did_you_mean(plugin, plugins)}; installed: {quote_list(plugins)}")
+            continue
+        schema: Schema = plugins[plugin].config_schema()
+        rest = {k: v for k, v in table.items() if k != "plugin"}
+        options = schema.validate(rest, path, problems)
+        secrets.update(str(options[k]) for k in schema.secret_keys() if options.get(k))
+        venues[name] = VenueConfig(name, plugin, options)
+    return venues
+
+
+def _destinations(
+    value: Any, section: str, schema: Schema, problems: Problems, secrets: set[str],
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, table in _table(value, section, problems).items():
+        path = f"{section}.{name}"
+        if not isinstance(table, dict):
+            problems.add(path, f"must be a table: [{section}.{name}]")
+            continue
+        options = schema.validate(table, path, problems)
+        for key in schema.secret_keys():
+            item = options.get(key)
+            secrets.update(item if isinstance(item, list) else [str(item)] if item else [])
+        found[name] = options
+    return found

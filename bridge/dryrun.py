@@ -1,0 +1,61 @@
+"""``alert-bridge test``: which rules an event sequence fires, and what would be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from bridge.codec import dumps, event_to_dict
+from bridge.config import Config
+from bridge.events import Event
+from bridge.rules import Match, RuleEngine
+
+
+@dataclass
+class DryRunSummary:
+    events: int = 0
+    matches: int = 0
+    deliveries: int = 0
+
+
+def webhook_body(match: Match, timestamp: str) -> dict[str, object]:
+    """The JSON body a webhook destination receives for ``match`` (DESIGN §7)."""
+    data = event_to_dict(match.event)
+    data["rule"] = match.rule.name
+    return {"type": match.event.kind, "timestamp": timestamp, "data": data}
+
+
+def _describe(event: Event) -> str:
+    subject = getattr(event, "symbol", None) or getattr(event, "asset", None)
+    about = f", {subject}" if subject else ""
+    return f"{event.kind} on {event.venue}{about} (id {event.id})"
+
+
+def dry_run(config: Config, events: Iterable[tuple[int, Event]], out: TextIO) -> DryRunSummary:
+    """Evaluate ``events`` in order (thresholds and cooldowns carry across) and print."""
+    engine = RuleEngine(config.rules)
+    summary = DryRunSummary()
+    for where, event in events:
+        summary.events += 1
+        # Cooldowns run on the events' own clock, so a recorded sequence replays faithfully.
+        matches = engine.evaluate(event, now=event.ts / 1000)
+        out.write(f"event {where}: {_describe(event)}\n")
+        if not matches:
+            out.write("  no rule matched\n")
+        for match in matches:
+            summary.matches += 1
+            rule = match.rule
+            out.write(f'  rule "{rule.name}" [{rule.severity}] -> {", ".join(rule.notify)}\n')
+            for name in rule.notify:
+                summary.deliveries += 1
+                if name in config.webhooks:
+                    body = dumps(webhook_body(match, "<time of delivery>")).decode()
+                    out.write(f"    {name} (webhook): {body}\n")
+                else:
+                    out.write(f"    {name} (notifier): {match.title}\n")
+                    for line in match.body.splitlines() or [""]:
+                        out.write(f"      {line}\n")
+    out.write(f"{summary.events} events, {summary.matches} rule matches, "
+              f"{summary.deliveries} deliveries (dry run: nothing was sent)\n")
+    return summary

@@ -1,0 +1,212 @@
+"""A small declarative schema for TOML tables, with path-style errors.
+
+The config sections and every venue plugin's options are described with :class:`Option`
+so that all errors read the same way: the path, the value, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bridge.errors import Problem
+from bridge.units import did_you_mean, parse_decimal, parse_duration
+
+Converter = Callable[[Any], Any]
+
+
+class Problems:
+    """Collects every problem found while validating, so all are reported at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(Problem(path, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected text, got {_describe(value)}")
+
+
+def _non_empty_text(value: Any) -> str:
+    text = _text(value)
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {_describe(value)}")
+    return value
+
+
+def _positive_integer(value: Any) -> int:
+    number = _integer(value)
+    if number < 1:
+        raise ValueError(f"must be 1 or more, got {number}")
+    return number
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _text_list(value: Any) -> list[str]:
+    """A list of strings; a single string is accepted as a list of one."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of text values, got {_describe(value)}")
+    return list(value)
+
+
+def _text_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"expected a table of text values, got {_describe(value)}")
+    return dict(value)
+
+
+def _duration_list(value: Any) -> list[float]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f'expected a non-empty list of durations, got {_describe(value)}')
+    return [parse_duration(v) for v in value]
+
+
+def _decimal(value: Any) -> Decimal:
+    return parse_decimal(value)
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "a boolean", int: "a number", Decimal: "a number", float: "a number",
+            str: "text", list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    shown = repr(value) if not isinstance(value, (dict, list)) else ""
+    return f"{kind} {shown}".rstrip() if shown else kind
+
+
+def one_of(*choices: str) -> Converter:
+    """A converter accepting exactly one of the given words."""
+
+    def convert(value: Any) -> str:
+        text = _text(value)
+        if text not in choices:
+            raise ValueError(
+                f'"{text}" is not one of {", ".join(choices)}{did_you_mean(text, choices)}'
+            )
+        return text
+
+    return convert
+
+
+def url_with_scheme(*schemes: str) -> Converter:
+    """A converter for a URL whose scheme must be one of ``schemes``."""
+
+    def convert(value: Any) -> str:
+        text = _non_empty_text(value)
+        scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+        if scheme not in schemes:
+            raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL")
+        return text
+
+    return convert
+
+
+def choice_list(*choices: str) -> Converter:
+    """A converter for a non-empty list whose items are each one of ``choices``."""
+
+    def convert(value: Any) -> list[str]:
+        items = _text_list(value)
+        if not items:
+            raise ValueError(f"must not be empty; choose from {', '.join(choices)}")
+        for item in items:
+            if item not in choices:
+                raise ValueError(f'"{item}" is not one of {", ".join(choices)}'
+                                 f"{did_you_mean(item, choices)}")
+        return items
+
+    return convert
+
+
+def non_empty_list(value: Any) -> list[str]:
+    """A non-empty list of non-empty strings (a single string counts as a list of one)."""
+    items = _text_list(value)
+    if not items or not all(i.strip() for i in items):
+        raise ValueError("must be a non-empty list of non-empty text values")
+    return items
+
+
+TEXT: Converter = _text
+NON_EMPTY_TEXT: Converter = _non_empty_text
+INTEGER: Converter = _integer
+POSITIVE_INTEGER: Converter = _positive_integer
+BOOLEAN: Converter = _boolean
+TEXT_LIST: Converter = _text_list
+TEXT_TABLE: Converter = _text_table
+DURATION: Converter = parse_duration
+DURATION_LIST: Converter = _duration_list
+DECIMAL: Converter = _decimal
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of a table: how to convert it, its default, whether it is a secret."""
+
+    name: str
+    convert: Converter
+    default: Any = _REQUIRED
+    secret: bool = False
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The keys a table may hold."""
+
+    options: tuple[Option, ...] = field(default_factory=tuple)
+
+    def names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def validate(
+        self, table: Mapping[str, Any], path: str, problems: Problems
+    ) -> dict[str, Any]:
+        """Convert ``table``; report unknown, missing and invalid keys under ``path``."""
+        known = {o.name: o for o in self.options}
+        result: dict[str, Any] = {}
+        for key in table:
+            if key not in known:
+                problems.add(f"{path}.{key}", f"unknown key{did_you_mean(key, known)}; "
+                             f"allowed keys: {', '.join(known) or '(none)'}")
+        for option in self.options:
+            if option.name not in table:
+                if option.required:
+                    problems.add(f"{path}.{option.name}", "required key is missing")
+                else:
+                    result[option.name] = copy.copy(option.default)
+                continue
+            try:
+                result[option.name] = option.convert(table[option.name])
+            except ValueError as exc:
+                problems.add(f"{path}.{option.name}", str(exc))
+        return result
+
+    def secret_keys(self) -> list[str]:
+        return [o.name for o in self.options if o.secret]
