@@ -24,8 +24,23 @@ from bridge.hookspecs import hookimpl
 __version__ = "0.1.0"
 
 __all__ = [
-    "EVENT_CLASSES", "KINDS", "AccountEvent", "BalanceEvent", "BridgeError", "ConfigError",
-    "ConnectionEvent", "DepositEvent", "Event", "EventDecodeError", "FillEvent", "NoticeEvent",
-    "OrderEvent", "PluginError", "UserError", "__version__", "event_id", "hookimpl",
+    "EVENT_CLASSES",
+    "KINDS",
+    "AccountEvent",
+    "BalanceEvent",
+    "BridgeError",
+    "ConfigError",
+    "ConnectionEvent",
+    "DepositEvent",
+    "Event",
+    "EventDecodeError",
+    "FillEvent",
+    "NoticeEvent",
+    "OrderEvent",
+    "PluginError",
+    "UserError",
+    "__version__",
+    "event_id",
+    "hookimpl",
     "market_symbol",
 ]

@@ -16,15 +16,19 @@ from bridge import __version__
 from bridge.codec import read_events
 from bridge.config import find_config, load_config
 from bridge.dryrun import dry_run
-from bridge.errors import UserError
+from bridge.errors import ConfigError, UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", metavar="CONFIG",
-                        help="config file (default: $ALERT_BRIDGE_CONFIG, else "
-                             "/etc/alert-bridge/config.toml, else ./config.toml)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="CONFIG",
+        help="config file (default: $ALERT_BRIDGE_CONFIG, else "
+        "/etc/alert-bridge/config.toml, else ./config.toml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,8 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = commands.add_parser("test", help="dry-run events through the rules; sends nothing")
     _add_config(test)
-    test.add_argument("events", metavar="EVENT.json",
-                      help="one event as JSON, or JSON Lines of many events ('-' for stdin)")
+    test.add_argument(
+        "events",
+        metavar="EVENT.json",
+        help="one event as JSON, or JSON Lines of many events ('-' for stdin)",
+    )
 
     demo = commands.add_parser("demo", help="self-contained demo")
     demo.add_argument("--forever", action="store_true", help="keep running after the script")
@@ -78,9 +85,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise UserError(f"the demo needs {example} and {events} from a source checkout")
     for name in DEMO_VARIABLES:
         os.environ.setdefault(name, DEMO_VARIABLES[name])
-    print("alert-bridge demo: the live demo (simulated venue, local sinks) arrives with the "
-          "runtime;\nfor now: `alert-bridge check` and `alert-bridge test` on the example "
-          "config.\n")
+    print(
+        "alert-bridge demo: the live demo (simulated venue, local sinks) arrives with the "
+        "runtime;\nfor now: `alert-bridge check` and `alert-bridge test` on the example "
+        "config.\n"
+    )
     print(f"$ alert-bridge check -c {example.name}")
     cmd_check(argparse.Namespace(config=str(example)))
     print(f"\n$ alert-bridge test -c {example.name} examples/{events.name}")
@@ -89,12 +98,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # Placeholder credentials for the demo: the example config names these variables.
 DEMO_VARIABLES = {
-    "GATE_KEY": "demo-gate-key", "GATE_SECRET": "demo-gate-secret",
-    "GATE_UNIFIED_KEY": "demo-unified-key", "GATE_UNIFIED_SECRET": "demo-unified-secret",
-    "BITMUSA_API_KEY": "demo-bitmusa-key", "BITMUSA_AUTH_KEY": "demo-bitmusa-auth",
-    "BITOPRO_KEY": "demo-bitopro-key", "BITOPRO_SECRET": "demo-bitopro-secret",
+    "GATE_KEY": "demo-gate-key",
+    "GATE_SECRET": "demo-gate-secret",
+    "GATE_UNIFIED_KEY": "demo-unified-key",
+    "GATE_UNIFIED_SECRET": "demo-unified-secret",
+    "BITMUSA_API_KEY": "demo-bitmusa-key",
+    "BITMUSA_AUTH_KEY": "demo-bitmusa-auth",
+    "BITOPRO_KEY": "demo-bitopro-key",
+    "BITOPRO_SECRET": "demo-bitopro-secret",
     "BITOPRO_IDENTITY": "demo@example.com",
-    "SKINSHARK_API_KEY": "sk_live_demo", "SKINSHARK_SUB_USER": "demo-sub-user",
+    "SKINSHARK_API_KEY": "sk_live_demo",
+    "SKINSHARK_SUB_USER": "demo-sub-user",
     "DESK_APPRISE_URL": "json://127.0.0.1:8999/alerts",
     "OPS_WEBHOOK_SECRET": "whsec_ZGVtby1zZWNyZXQtZm9yLXRoZS1kZW1vLW9ubHk=",
 }
@@ -106,11 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        print(
+            f"alert-bridge {args.command}: {exc.source} is invalid "
+            f"({count} problem{'s' if count != 1 else ''}):",
+            file=sys.stderr,
+        )
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
     except UserError as exc:
-        print(f"alert-bridge {args.command}: error:" if "\n" in str(exc) else
-              f"alert-bridge {args.command}: error: {exc}", file=sys.stderr)
-        if "\n" in str(exc):
-            print(str(exc), file=sys.stderr)
+        print(f"alert-bridge {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -109,7 +109,7 @@ def event_from_dict(data: Any, *, received_at: int | None = None) -> Event:
         except ValueError as exc:
             raise EventDecodeError(str(exc)) from None
     if not isinstance(values.get("venue"), str) or not values["venue"]:
-        raise EventDecodeError("venue: required (the venue instance name, e.g. \"gate-main\")")
+        raise EventDecodeError('venue: required (the venue instance name, e.g. "gate-main")')
     if values.get("received_at") is None:
         values["received_at"] = int(time.time() * 1000) if received_at is None else received_at
     if values.get("ts") is None:

@@ -37,7 +37,7 @@ from bridge.units import did_you_mean, quote_list
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 SECTIONS = ("bridge", "venues", "notifiers", "webhooks", "rules")
 DEFAULT_RETRY = [5.0, 30.0, 120.0, 600.0, 3600.0, 10800.0, 21600.0]
@@ -45,7 +45,7 @@ DEFAULT_CONFIG_PATHS = (Path("/etc/alert-bridge/config.toml"), Path("config.toml
 
 
 def _http_address(value: Any) -> str:
-    text = TEXT(value)
+    text: str = TEXT(value)
     if text == "":
         return text
     host, sep, port = text.rpartition(":")
@@ -59,21 +59,22 @@ def _webhook_secrets(value: Any) -> list[str]:
     items = non_empty_list(value)
     for item in items:
         if not item.startswith("whsec_"):
-            raise ValueError('a webhook secret must be "whsec_" followed by base64; generate '
-                             "one with: python3 -c \"import base64,os;print('whsec_'+"
-                             "base64.b64encode(os.urandom(24)).decode())\"")
+            raise ValueError(
+                'a webhook secret must be "whsec_" followed by base64; generate '
+                "one with: python3 -c \"import base64,os;print('whsec_'+"
+                'base64.b64encode(os.urandom(24)).decode())"'
+            )
         try:
-            raw = base64.b64decode(item[len("whsec_"):], validate=True)
+            raw = base64.b64decode(item[len("whsec_") :], validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError('a webhook secret must be "whsec_" followed by valid base64') \
-                from None
+            raise ValueError('a webhook secret must be "whsec_" followed by valid base64') from None
         if len(raw) < 16:
             raise ValueError("a webhook secret must hold at least 16 bytes (24 or more advised)")
     return items
 
 
 def _apprise_urls(value: Any) -> list[str]:
-    items = non_empty_list(value)
+    items: list[str] = non_empty_list(value)
     for index, item in enumerate(items):
         if "://" not in item:
             # never echo the URL: Apprise URLs embed tokens
@@ -81,12 +82,14 @@ def _apprise_urls(value: Any) -> list[str]:
     return items
 
 
-BRIDGE_SCHEMA = Schema((
-    Option("state_dir", TEXT, default=""),
-    Option("http", _http_address, default="127.0.0.1:9108"),
-    Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
-    Option("shutdown_grace", DURATION, default=10.0),
-))
+BRIDGE_SCHEMA = Schema(
+    (
+        Option("state_dir", TEXT, default=""),
+        Option("http", _http_address, default="127.0.0.1:9108"),
+        Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
+        Option("shutdown_grace", DURATION, default=10.0),
+    )
+)
 
 _DELIVERY_OPTIONS = (
     Option("timeout", DURATION, default=10.0),
@@ -95,12 +98,14 @@ _DELIVERY_OPTIONS = (
     Option("concurrency", POSITIVE_INTEGER, default=4),
 )
 NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *_DELIVERY_OPTIONS))
-WEBHOOK_SCHEMA = Schema((
-    Option("url", url_with_scheme("https", "http")),
-    Option("secret", _webhook_secrets, secret=True),
-    Option("headers", TEXT_TABLE, default={}),
-    *_DELIVERY_OPTIONS,
-))
+WEBHOOK_SCHEMA = Schema(
+    (
+        Option("url", url_with_scheme("https", "http")),
+        Option("secret", _webhook_secrets, secret=True),
+        Option("headers", TEXT_TABLE, default={}),
+        *_DELIVERY_OPTIONS,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,10 @@ class Config:
         return {**self.notifiers, **self.webhooks}
 
     def summary(self) -> str:
-        return (f"{len(self.venues)} venues, {len(self.destinations)} destinations, "
-                f"{len(self.rules)} rules")
+        return (
+            f"{len(self.venues)} venues, {len(self.destinations)} destinations, "
+            f"{len(self.rules)} rules"
+        )
 
 
 def find_config(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -189,8 +196,10 @@ def load_config(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: config file not found (pass -c PATH or set "
-                        "$ALERT_BRIDGE_CONFIG; rules.example.toml is a starting point)") from None
+        raise UserError(
+            f"{path}: config file not found (pass -c PATH or set "
+            "$ALERT_BRIDGE_CONFIG; rules.example.toml is a starting point)"
+        ) from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read config file: {exc.strerror}") from None
     return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
@@ -222,28 +231,43 @@ def parse_config(
     document = interpolator.resolve(document, "", problems)
     for key in document:
         if key not in SECTIONS:
-            problems.add(key, f"unknown section{did_you_mean(key, SECTIONS)}; "
-                         f"sections: {', '.join(SECTIONS)}")
+            problems.add(
+                key,
+                f"unknown section{did_you_mean(key, SECTIONS)}; sections: {', '.join(SECTIONS)}",
+            )
     secrets: set[str] = set(interpolator.resolved)
     bridge = _bridge(document.get("bridge", {}), env, problems)
     venues = _venues(document.get("venues", {}), venue_plugins, excluded, problems, secrets)
-    notifiers = _destinations(document.get("notifiers", {}), "notifiers", NOTIFIER_SCHEMA,
-                              problems, secrets)
-    webhooks = _destinations(document.get("webhooks", {}), "webhooks", WEBHOOK_SCHEMA,
-                             problems, secrets)
+    notifiers = _destinations(
+        document.get("notifiers", {}), "notifiers", NOTIFIER_SCHEMA, problems, secrets
+    )
+    webhooks = _destinations(
+        document.get("webhooks", {}), "webhooks", WEBHOOK_SCHEMA, problems, secrets
+    )
     for name in set(notifiers) & set(webhooks):
-        problems.add(f"webhooks.{name}", f'"{name}" is also a notifier; destination names must '
-                     "be unique so that rules can name them")
-    rules = compile_rules(document.get("rules", []), venues=venues,
-                          destinations={**notifiers, **webhooks}, problems=problems)
+        problems.add(
+            f"webhooks.{name}",
+            f'"{name}" is also a notifier; destination names must '
+            "be unique so that rules can name them",
+        )
+    rules = compile_rules(
+        document.get("rules", []),
+        venues=venues,
+        destinations={**notifiers, **webhooks},
+        problems=problems,
+    )
     if problems:
         raise ConfigError(source, problems.items)
     return Config(
-        source=source, bridge=bridge, venues=venues,
+        source=source,
+        bridge=bridge,
+        venues=venues,
         notifiers={n: NotifierConfig(name=n, **v) for n, v in notifiers.items()},
-        webhooks={n: WebhookConfig(name=n, secrets=v.pop("secret"), **v)
-                  for n, v in webhooks.items()},
-        rules=rules, secrets=frozenset(s for s in secrets if s),
+        webhooks={
+            n: WebhookConfig(name=n, secrets=v.pop("secret"), **v) for n, v in webhooks.items()
+        },
+        rules=rules,
+        secrets=frozenset(s for s in secrets if s),
     )
 
 
@@ -256,32 +280,43 @@ def _table(value: Any, path: str, problems: Problems) -> dict[str, Any]:
 
 def _bridge(value: Any, environ: Mapping[str, str], problems: Problems) -> BridgeSettings:
     settings = BRIDGE_SCHEMA.validate(_table(value, "bridge", problems), "bridge", problems)
-    state_dir = settings["state_dir"] or environ.get("STATE_DIRECTORY", "").split(":")[0] \
-        or "state"
-    return BridgeSettings(Path(state_dir), settings["http"], settings["log_level"],
-                          settings["shutdown_grace"])
+    state_dir = settings["state_dir"] or environ.get("STATE_DIRECTORY", "").split(":")[0] or "state"
+    return BridgeSettings(
+        Path(state_dir), settings["http"], settings["log_level"], settings["shutdown_grace"]
+    )
 
 
 def _venues(
-    value: Any, plugins: Mapping[str, Any], excluded: list[str], problems: Problems,
+    value: Any,
+    plugins: Mapping[str, Any],
+    excluded: list[str],
+    problems: Problems,
     secrets: set[str],
 ) -> dict[str, VenueConfig]:
     venues: dict[str, VenueConfig] = {}
     for name, table in _table(value, "venues", problems).items():
         path = f"venues.{name}"
         if not isinstance(table, dict):
-            problems.add(path, f"must be a table: [venues.{name}] with plugin = \"...\"")
+            problems.add(path, f'must be a table: [venues.{name}] with plugin = "..."')
             continue
         plugin = table.get("plugin")
         if not isinstance(plugin, str):
-            problems.add(f"{path}.plugin",
-                         f"required: the venue plugin to use, one of {quote_list(plugins)}")
+            problems.add(
+                f"{path}.plugin", f"required: the venue plugin to use, one of {quote_list(plugins)}"
+            )
             continue
         if plugin not in plugins:
-            why = (f" (it is installed but {os.environ.get('ALERT_BRIDGE_LOAD_PLUGINS')!r} in "
-                   "$ALERT_BRIDGE_LOAD_PLUGINS leaves it out)" if plugin in excluded else "")
-            problems.add(f"{path}.plugin", f'unknown venue plugin "{plugin}"{why}'
-                         f"{did_you_mean(plugin, plugins)}; installed: {quote_list(plugins)}")
+            why = (
+                f" (it is installed but {os.environ.get('ALERT_BRIDGE_LOAD_PLUGINS')!r} in "
+                "$ALERT_BRIDGE_LOAD_PLUGINS leaves it out)"
+                if plugin in excluded
+                else ""
+            )
+            problems.add(
+                f"{path}.plugin",
+                f'unknown venue plugin "{plugin}"{why}'
+                f"{did_you_mean(plugin, plugins)}; installed: {quote_list(plugins)}",
+            )
             continue
         schema: Schema = plugins[plugin].config_schema()
         rest = {k: v for k, v in table.items() if k != "plugin"}
@@ -292,7 +327,11 @@ def _venues(
 
 
 def _destinations(
-    value: Any, section: str, schema: Schema, problems: Problems, secrets: set[str],
+    value: Any,
+    section: str,
+    schema: Schema,
+    problems: Problems,
+    secrets: set[str],
 ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for name, table in _table(value, section, problems).items():

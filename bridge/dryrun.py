@@ -56,6 +56,8 @@ def dry_run(config: Config, events: Iterable[tuple[int, Event]], out: TextIO) ->
                     out.write(f"    {name} (notifier): {match.title}\n")
                     for line in match.body.splitlines() or [""]:
                         out.write(f"      {line}\n")
-    out.write(f"{summary.events} events, {summary.matches} rule matches, "
-              f"{summary.deliveries} deliveries (dry run: nothing was sent)\n")
+    out.write(
+        f"{summary.events} events, {summary.matches} rule matches, "
+        f"{summary.deliveries} deliveries (dry run: nothing was sent)\n"
+    )
     return summary

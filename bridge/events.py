@@ -146,8 +146,15 @@ class NoticeEvent(Event):
 
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (OrderEvent, FillEvent, BalanceEvent, DepositEvent, AccountEvent,
-                ConnectionEvent, NoticeEvent)
+    for cls in (
+        OrderEvent,
+        FillEvent,
+        BalanceEvent,
+        DepositEvent,
+        AccountEvent,
+        ConnectionEvent,
+        NoticeEvent,
+    )
 }
 KINDS: tuple[str, ...] = tuple(EVENT_CLASSES)
 
@@ -167,8 +174,12 @@ class FieldType(enum.Enum):
         return self in (FieldType.DECIMAL, FieldType.INTEGER)
 
 
-_ANNOTATION_TYPES = {str: FieldType.TEXT, Decimal: FieldType.DECIMAL, int: FieldType.INTEGER,
-                     bool: FieldType.BOOLEAN}
+_ANNOTATION_TYPES = {
+    str: FieldType.TEXT,
+    Decimal: FieldType.DECIMAL,
+    int: FieldType.INTEGER,
+    bool: FieldType.BOOLEAN,
+}
 
 
 def _field_type(annotation: Any) -> FieldType:

@@ -34,8 +34,9 @@ class Interpolator:
         if isinstance(value, list):
             return [self.resolve(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
         if isinstance(value, dict):
-            return {k: self.resolve(v, f"{path}.{k}" if path else k, problems)
-                    for k, v in value.items()}
+            return {
+                k: self.resolve(v, f"{path}.{k}" if path else k, problems) for k, v in value.items()
+            }
         return value
 
     def _resolve_text(self, text: str, path: str, problems: Problems) -> str:
@@ -49,7 +50,7 @@ class Interpolator:
             try:
                 replacement = self._lookup(reference)
             except LookupError as exc:
-                problems.add(path, str(exc))
+                problems.poison(path, str(exc))
                 return ""
             if replacement:
                 self.resolved.add(replacement)
@@ -59,7 +60,7 @@ class Interpolator:
 
     def _lookup(self, reference: str) -> str:
         if reference.startswith("file:"):
-            return self._read_file(reference[len("file:"):])
+            return self._read_file(reference[len("file:") :])
         if not _VARIABLE_NAME.match(reference):
             raise LookupError(
                 f'"${{{reference}}}" is not a variable name; write ${{NAME}} or ${{file:PATH}}'
@@ -80,7 +81,7 @@ class Interpolator:
             directory = self.environ.get("CREDENTIALS_DIRECTORY")
             if not directory:
                 raise LookupError(
-                    f'${{file:{name}}}: a relative path needs $CREDENTIALS_DIRECTORY '
+                    f"${{file:{name}}}: a relative path needs $CREDENTIALS_DIRECTORY "
                     "(set by systemd's LoadCredential=); use an absolute path otherwise"
                 )
             path = Path(directory) / path

@@ -60,14 +60,37 @@ class Venue:
         """Every key a ``[venues.NAME]`` table of this plugin may hold (except ``plugin``)."""
         extra = [Option("url", url_with_scheme("wss", "ws"), default=cls.default_url)]
         if cls.default_rest_url is not None:
-            extra.append(Option("rest_url", url_with_scheme("https", "http"),
-                                default=cls.default_rest_url))
+            extra.append(
+                Option("rest_url", url_with_scheme("https", "http"), default=cls.default_rest_url)
+            )
         return Schema((*cls.options, *extra))
 
 
 __all__ = [
-    "BOOLEAN", "DECIMAL", "DURATION", "INTEGER", "NON_EMPTY_TEXT", "POSITIVE_INTEGER", "TEXT",
-    "TEXT_LIST", "AccountEvent", "BalanceEvent", "ConnectionEvent", "DepositEvent", "Event",
-    "FillEvent", "NoticeEvent", "Option", "OrderEvent", "Schema", "Venue", "choice_list",
-    "event_id", "hookimpl", "market_symbol", "non_empty_list", "one_of", "url_with_scheme",
+    "BOOLEAN",
+    "DECIMAL",
+    "DURATION",
+    "INTEGER",
+    "NON_EMPTY_TEXT",
+    "POSITIVE_INTEGER",
+    "TEXT",
+    "TEXT_LIST",
+    "AccountEvent",
+    "BalanceEvent",
+    "ConnectionEvent",
+    "DepositEvent",
+    "Event",
+    "FillEvent",
+    "NoticeEvent",
+    "Option",
+    "OrderEvent",
+    "Schema",
+    "Venue",
+    "choice_list",
+    "event_id",
+    "hookimpl",
+    "market_symbol",
+    "non_empty_list",
+    "one_of",
+    "url_with_scheme",
 ]

@@ -66,8 +66,9 @@ def load_plugins() -> PluginHost:
         try:
             module = entry.load()
         except Exception as exc:  # a broken plugin must be named, not a bare traceback
-            raise PluginError(f'plugin "{entry.name}" ({entry.value}) failed to load: {exc}') \
-                from exc
+            raise PluginError(
+                f'plugin "{entry.name}" ({entry.value}) failed to load: {exc}'
+            ) from exc
         _register_module(pm, module, entry.name)
     for path in DEFAULT_PLUGINS:
         name = path.rsplit(".", 1)[-1]
@@ -88,11 +89,15 @@ def _collect(host: PluginHost) -> None:
 
         def register(name: str, venue: type[Venue], owner: str = owner) -> None:
             if not isinstance(venue, type) or not issubclass(venue, Venue):
-                raise PluginError(f'plugin "{owner}" registered venue "{name}" with {venue!r}, '
-                                  "which is not a bridge.plugin.Venue subclass")
+                raise PluginError(
+                    f'plugin "{owner}" registered venue "{name}" with {venue!r}, '
+                    "which is not a bridge.plugin.Venue subclass"
+                )
             if name in host.venues:
-                raise PluginError(f'venue "{name}" is registered twice: by plugin '
-                                  f'"{host.venue_owner[name]}" and by plugin "{owner}"')
+                raise PluginError(
+                    f'venue "{name}" is registered twice: by plugin '
+                    f'"{host.venue_owner[name]}" and by plugin "{owner}"'
+                )
             host.venues[name] = venue
             host.venue_owner[name] = owner
 
@@ -101,8 +106,13 @@ def _collect(host: PluginHost) -> None:
         owner = impl.plugin_name
 
         def register_destination(kind: str, cls: Any, owner: str = owner) -> None:
-            if kind in host.destinations or kind in ("notifiers", "webhooks", "bridge",
-                                                     "venues", "rules"):
+            if kind in host.destinations or kind in (
+                "notifiers",
+                "webhooks",
+                "bridge",
+                "venues",
+                "rules",
+            ):
                 raise PluginError(f'destination kind "{kind}" from plugin "{owner}" is taken')
             host.destinations[kind] = cls
 

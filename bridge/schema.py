@@ -7,7 +7,6 @@ so that all errors read the same way: the path, the value, and how to fix it.
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,9 +23,18 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        # Paths whose value is already known bad (e.g. an unresolved ${VAR}): later checks
+        # of the same value would only add noise, so they are dropped.
+        self.poisoned: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
-        self.items.append(Problem(path, message))
+        if path not in self.poisoned:
+            self.items.append(Problem(path, message))
+
+    def poison(self, path: str, message: str) -> None:
+        """Report ``message`` at ``path`` and ignore any further problem there."""
+        self.add(path, message)
+        self.poisoned.add(path)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -81,7 +89,7 @@ def _text_table(value: Any) -> dict[str, str]:
 
 def _duration_list(value: Any) -> list[float]:
     if not isinstance(value, list) or not value:
-        raise ValueError(f'expected a non-empty list of durations, got {_describe(value)}')
+        raise ValueError(f"expected a non-empty list of durations, got {_describe(value)}")
     return [parse_duration(v) for v in value]
 
 
@@ -90,8 +98,15 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _describe(value: Any) -> str:
-    kind = {bool: "a boolean", int: "a number", Decimal: "a number", float: "a number",
-            str: "text", list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        Decimal: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
     shown = repr(value) if not isinstance(value, (dict, list)) else ""
     return f"{kind} {shown}".rstrip() if shown else kind
 
@@ -132,8 +147,9 @@ def choice_list(*choices: str) -> Converter:
             raise ValueError(f"must not be empty; choose from {', '.join(choices)}")
         for item in items:
             if item not in choices:
-                raise ValueError(f'"{item}" is not one of {", ".join(choices)}'
-                                 f"{did_you_mean(item, choices)}")
+                raise ValueError(
+                    f'"{item}" is not one of {", ".join(choices)}{did_you_mean(item, choices)}'
+                )
         return items
 
     return convert
@@ -185,16 +201,17 @@ class Schema:
     def names(self) -> list[str]:
         return [o.name for o in self.options]
 
-    def validate(
-        self, table: Mapping[str, Any], path: str, problems: Problems
-    ) -> dict[str, Any]:
+    def validate(self, table: Mapping[str, Any], path: str, problems: Problems) -> dict[str, Any]:
         """Convert ``table``; report unknown, missing and invalid keys under ``path``."""
         known = {o.name: o for o in self.options}
         result: dict[str, Any] = {}
         for key in table:
             if key not in known:
-                problems.add(f"{path}.{key}", f"unknown key{did_you_mean(key, known)}; "
-                             f"allowed keys: {', '.join(known) or '(none)'}")
+                problems.add(
+                    f"{path}.{key}",
+                    f"unknown key{did_you_mean(key, known)}; "
+                    f"allowed keys: {', '.join(known) or '(none)'}",
+                )
         for option in self.options:
             if option.name not in table:
                 if option.required:
@@ -206,6 +223,9 @@ class Schema:
                 result[option.name] = option.convert(table[option.name])
             except ValueError as exc:
                 problems.add(f"{path}.{option.name}", str(exc))
+                # Keep going with the default so later checks still run; the problem is
+                # reported, so the result is never used as a valid config.
+                result[option.name] = None if option.required else copy.copy(option.default)
         return result
 
     def secret_keys(self) -> list[str]:

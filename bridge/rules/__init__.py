@@ -6,5 +6,13 @@ from bridge.rules.model import SEVERITIES, Match, Rule, Threshold
 from bridge.rules.state import RuleState
 from bridge.rules.templates import Template
 
-__all__ = ["SEVERITIES", "Match", "Rule", "RuleEngine", "RuleState", "Template", "Threshold",
-           "compile_rules"]
+__all__ = [
+    "SEVERITIES",
+    "Match",
+    "Rule",
+    "RuleEngine",
+    "RuleState",
+    "Template",
+    "Threshold",
+    "compile_rules",
+]

@@ -12,19 +12,31 @@ from bridge.rules.templates import Template
 from bridge.schema import Problems
 from bridge.units import did_you_mean, parse_decimal, parse_duration
 
-RULE_KEYS = ("name", "on", "venues", "notify", "severity", "cooldown", "title", "body",
-             "where", "threshold", "enabled")
+RULE_KEYS = (
+    "name",
+    "on",
+    "venues",
+    "notify",
+    "severity",
+    "cooldown",
+    "title",
+    "body",
+    "where",
+    "threshold",
+    "enabled",
+)
 THRESHOLD_KEYS = ("field", "below", "above", "rearm")
 TEMPLATE_EXTRAS = ("rule", "severity")  # placeholders besides event fields
 
 DEFAULT_TITLE = "[{venue}] {rule}"
 DEFAULT_BODIES = {
-    "order": "{side} {type} {amount} {symbol} @ {price}: {status} (filled {filled}, order {order_id})",
+    "order": "{side} {type} {amount} {symbol} @ {price}: {status} "
+    "(filled {filled}, order {order_id})",
     "fill": "{side} {amount} {base} @ {price} {quote} = {notional} {quote} (order {order_id})",
     "balance": "{asset}: total {total}, available {available}, change {change} ({change_type})",
     "deposit": "deposit {deposit_id} {status}: {amount} {asset} {reason}",
     "account": "equity {equity}, margin balance {margin_balance}, "
-               "available margin {available_margin}",
+    "available margin {available_margin}",
     "connection": "{state}: {reason} (attempt {attempt}, down {down_seconds}s)",
     "notice": "{severity}: {message}",
 }
@@ -48,11 +60,15 @@ def compile_rules(
             problems.add(f"rules[{index}]", "must be a table")
             continue
         name = table.get("name")
-        label = f'rules[{index}] ("{name}")' if isinstance(name, str) and name else f"rules[{index}]"
+        label = (
+            f'rules[{index}] ("{name}")' if isinstance(name, str) and name else f"rules[{index}]"
+        )
         if isinstance(name, str) and name:
             if name in seen:
-                problems.add(f"{label}.name",
-                             f'duplicate rule name (also rules[{seen[name]}]); names must be unique')
+                problems.add(
+                    f"{label}.name",
+                    f"duplicate rule name (also rules[{seen[name]}]); names must be unique",
+                )
             else:
                 seen[name] = index
         rule = _compile_rule(table, label, venues, destinations, problems)
@@ -71,21 +87,40 @@ def _compile_rule(
     before = len(problems.items)
     for key in table:
         if key not in RULE_KEYS:
-            problems.add(f"{label}.{key}", f"unknown key{did_you_mean(key, RULE_KEYS)}; "
-                         f"allowed keys: {', '.join(RULE_KEYS)}")
+            problems.add(
+                f"{label}.{key}",
+                f"unknown key{did_you_mean(key, RULE_KEYS)}; allowed keys: {', '.join(RULE_KEYS)}",
+            )
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.add(f"{label}.name", "required: a unique, non-empty rule name")
         name = ""
     kinds = _kinds(table.get("on"), f"{label}.on", problems)
-    venue_set = _names(table.get("venues"), f"{label}.venues", venues, "venue", "[venues.*]",
-                       problems, required=False)
-    notify = _names(table.get("notify"), f"{label}.notify", destinations, "destination",
-                    "[notifiers.*] or [webhooks.*]", problems, required=True)
+    venue_set = _names(
+        table.get("venues"),
+        f"{label}.venues",
+        venues,
+        "venue",
+        "[venues.*]",
+        problems,
+        required=False,
+    )
+    notify = _names(
+        table.get("notify"),
+        f"{label}.notify",
+        destinations,
+        "destination",
+        "[notifiers.*] or [webhooks.*]",
+        problems,
+        required=True,
+    )
     severity = table.get("severity", "info")
     if severity not in SEVERITIES:
-        problems.add(f"{label}.severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}"
-                     + (did_you_mean(severity, SEVERITIES) if isinstance(severity, str) else ""))
+        problems.add(
+            f"{label}.severity",
+            f'"{severity}" is not one of {", ".join(SEVERITIES)}'
+            + (did_you_mean(severity, SEVERITIES) if isinstance(severity, str) else ""),
+        )
     cooldown = 0.0
     try:
         cooldown = parse_duration(table.get("cooldown", 0))
@@ -97,18 +132,28 @@ def _compile_rule(
     fields = _common_fields(kinds)
     where = _where(table.get("where", {}), f"{label}.where", kinds, fields, problems)
     threshold = _threshold(table.get("threshold"), f"{label}.threshold", kinds, fields, problems)
+    if not kinds:
+        return None  # templates cannot be checked without knowing the event fields
     allowed = set(fields) | set(TEMPLATE_EXTRAS)
     default_body = DEFAULT_BODIES[kinds[0]] if len(kinds) == 1 else "{kind} event"
     title = _template(table.get("title", DEFAULT_TITLE), f"{label}.title", allowed, problems)
     body = _template(table.get("body", default_body), f"{label}.body", allowed, problems)
-    if len(problems.items) > before or not kinds or title is None or body is None:
+    if len(problems.items) > before or title is None or body is None:
         return None
     assert notify is not None
     predicate = build_predicate(where, name=name)
     return Rule(
-        name=name, kinds=kinds, venues=frozenset(venue_set) if venue_set else None,
-        notify=tuple(notify), severity=severity, cooldown=cooldown, title=title, body=body,
-        threshold=threshold, enabled=enabled, predicate=predicate,
+        name=name,
+        kinds=kinds,
+        venues=frozenset(venue_set) if venue_set else None,
+        notify=tuple(notify),
+        severity=severity,
+        cooldown=cooldown,
+        title=title,
+        body=body,
+        threshold=threshold,
+        enabled=enabled,
+        predicate=predicate,
         where=tuple((c.field, c.operator, c.value) for c in where),
     )
 
@@ -125,23 +170,33 @@ def _kinds(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
     for item in items:
         if item not in KINDS:
             hint = did_you_mean(item, KINDS) if isinstance(item, str) else ""
-            problems.add(path, f"{item!r} is not an event kind{hint}; kinds: {', '.join(KINDS)}")
+            shown = f'"{item}"' if isinstance(item, str) else repr(item)
+            problems.add(path, f"{shown} is not an event kind{hint}; kinds: {', '.join(KINDS)}")
         elif item not in kinds:
             kinds.append(item)
     return tuple(kinds) if len(kinds) == len(items) else ()
 
 
 def _names(
-    value: Any, path: str, known: Collection[str], what: str, where: str,
-    problems: Problems, *, required: bool,
+    value: Any,
+    path: str,
+    known: Collection[str],
+    what: str,
+    where: str,
+    problems: Problems,
+    *,
+    required: bool,
 ) -> list[str] | None:
     if value is None:
         if required:
             problems.add(path, f"required: a list of {what} names from {where}")
         return None
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items) or \
-            (required and not items):
+    if (
+        not isinstance(items, list)
+        or not all(isinstance(i, str) for i in items)
+        or (required and not items)
+    ):
         problems.add(path, f"expected a non-empty list of {what} names, got {value!r}")
         return None
     for item in items:
@@ -160,21 +215,26 @@ def _common_fields(kinds: tuple[str, ...]) -> dict[str, FieldType]:
     return common
 
 
-def _field(name: str, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType],
-           problems: Problems) -> FieldType | None:
+def _field(
+    name: str, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType], problems: Problems
+) -> FieldType | None:
     if name in fields:
         return fields[name]
     if kinds:
         every = {f for k in kinds for f in FIELD_TYPES[k]}
         which = " and ".join(kinds)
-        reason = "not a field of every kind in `on`" if name in every else \
-            f"no such field in {which} events{did_you_mean(name, fields)}"
+        reason = (
+            "not a field of every kind in `on`"
+            if name in every
+            else f"no such field in {which} events{did_you_mean(name, fields)}"
+        )
         problems.add(path, reason)
     return None
 
 
-def _where(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType],
-           problems: Problems) -> list[Condition]:
+def _where(
+    value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType], problems: Problems
+) -> list[Condition]:
     if not isinstance(value, dict):
         problems.add(path, "must be a table of field = value or field = { op = value }")
         return []
@@ -191,8 +251,11 @@ def _where(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, Fiel
         for op, operand in ops.items():
             op_path = field_path if not isinstance(spec, dict) else f"{field_path}.{op}"
             if op not in OPERATORS:
-                problems.add(op_path, f"unknown operator{did_you_mean(op, OPERATORS)}; "
-                             f"operators: {', '.join(OPERATORS)}")
+                problems.add(
+                    op_path,
+                    f"unknown operator{did_you_mean(op, OPERATORS)}; "
+                    f"operators: {', '.join(OPERATORS)}",
+                )
                 continue
             if field_type is None:
                 continue
@@ -203,8 +266,9 @@ def _where(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, Fiel
     return conditions
 
 
-def _threshold(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType],
-               problems: Problems) -> Threshold | None:
+def _threshold(
+    value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, FieldType], problems: Problems
+) -> Threshold | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -212,11 +276,14 @@ def _threshold(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, 
         return None
     for key in value:
         if key not in THRESHOLD_KEYS:
-            problems.add(f"{path}.{key}", f"unknown key{did_you_mean(key, THRESHOLD_KEYS)}; "
-                         f"allowed keys: {', '.join(THRESHOLD_KEYS)}")
+            problems.add(
+                f"{path}.{key}",
+                f"unknown key{did_you_mean(key, THRESHOLD_KEYS)}; "
+                f"allowed keys: {', '.join(THRESHOLD_KEYS)}",
+            )
     field_name = value.get("field")
     if not isinstance(field_name, str):
-        problems.add(f"{path}.field", "required: the numeric field to watch, e.g. \"total\"")
+        problems.add(f"{path}.field", 'required: the numeric field to watch, e.g. "total"')
         return None
     field_type = _field(field_name, f"{path}.field", kinds, fields, problems)
     if field_type is not None and not field_type.numeric:
@@ -248,7 +315,9 @@ def _threshold(value: Any, path: str, kinds: tuple[str, ...], fields: dict[str, 
     return Threshold(field_name, direction, level, rearm)
 
 
-def _template(value: Any, path: str, allowed: Collection[str], problems: Problems) -> Template | None:
+def _template(
+    value: Any, path: str, allowed: Collection[str], problems: Problems
+) -> Template | None:
     if not isinstance(value, str):
         problems.add(path, f"expected text, got {value!r}")
         return None

@@ -18,8 +18,7 @@ from typing import Any
 from bridge.events import FieldType
 from bridge.units import parse_decimal
 
-OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "matches", "contains",
-             "exists")
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "matches", "contains", "exists")
 _ORDERING = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 Predicate = Callable[[Any], bool]

@@ -64,9 +64,9 @@ class RuleEngine:
         threshold = rule.threshold
         assert threshold is not None
         value = getattr(event, threshold.field, None)
-        if not isinstance(value, (Decimal, int)) or isinstance(value, bool):
-            return False
-        if isinstance(value, Decimal) and not value.is_finite():
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
+        if not isinstance(value, Decimal) or not value.is_finite():
             return False
         if key in self.state.tripped:
             if threshold.rearmed(value):

@@ -33,8 +33,9 @@ class Template:
         try:
             parsed = list(_FORMATTER.parse(source))
         except ValueError as exc:
-            raise ValueError(f"invalid template {source!r}: {exc} (write {{{{ for a literal {{)") \
-                from None
+            raise ValueError(
+                f"invalid template {source!r}: {exc} (write {{{{ for a literal {{)"
+            ) from None
         for literal, field, spec, conversion in parsed:
             if field is None:
                 parts.append((literal, None, ""))
@@ -47,9 +48,13 @@ class Template:
                     "(no attribute access or indexing)"
                 )
             if conversion is not None:
-                raise ValueError(f"placeholder {{{field}!{conversion}}}: conversions are not allowed")
+                raise ValueError(
+                    f"placeholder {{{field}!{conversion}}}: conversions are not allowed"
+                )
             if spec and "{" in spec:
-                raise ValueError(f"placeholder {{{field}:{spec}}}: nested placeholders are not allowed")
+                raise ValueError(
+                    f"placeholder {{{field}:{spec}}}: nested placeholders are not allowed"
+                )
             if field not in allowed:
                 from bridge.units import did_you_mean  # local: avoids a cycle at import
 

@@ -18,8 +18,12 @@ class GateSpot(Venue):
         Option("api_key", NON_EMPTY_TEXT, secret=True, help="API key with spot read permission"),
         Option("api_secret", NON_EMPTY_TEXT, secret=True, help="the key's secret"),
         Option("channels", choice_list(*CHANNELS), default=list(CHANNELS)),
-        Option("symbols", non_empty_list, default=["!all"],
-               help='currency pairs such as "BTC_USDT", or "!all"'),
+        Option(
+            "symbols",
+            non_empty_list,
+            default=["!all"],
+            help='currency pairs such as "BTC_USDT", or "!all"',
+        ),
     )
 
 

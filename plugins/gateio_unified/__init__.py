@@ -17,8 +17,12 @@ class GateUnified(Venue):
     options = (
         Option("api_key", NON_EMPTY_TEXT, secret=True),
         Option("api_secret", NON_EMPTY_TEXT, secret=True),
-        Option("currencies", non_empty_list, default=["!all"],
-               help='currencies such as "BTC", or "!all"'),
+        Option(
+            "currencies",
+            non_empty_list,
+            default=["!all"],
+            help='currencies such as "BTC", or "!all"',
+        ),
         Option("channels", choice_list(*CHANNELS), default=list(CHANNELS)),
     )
 
