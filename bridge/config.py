@@ -10,7 +10,7 @@ import base64
 import binascii
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -211,8 +211,13 @@ def parse_config(
     source: str = "config.toml",
     environ: Mapping[str, str] | None = None,
     venue_plugins: Mapping[str, Any] | None = None,
+    excluded_plugins: Collection[str] = (),
 ) -> Config:
-    """Validate a configuration given as TOML text (see :func:`load_config`)."""
+    """Validate a configuration given as TOML text (see :func:`load_config`).
+
+    ``venue_plugins`` maps plugin names to Venue classes (default: the loaded plugins);
+    ``excluded_plugins`` are installed ones the allow-list left out, for a better error.
+    """
     try:
         document = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -223,9 +228,7 @@ def parse_config(
 
         host = plugin_host()
         venue_plugins = host.venues
-        excluded = host.excluded
-    else:
-        excluded = []
+        excluded_plugins = host.excluded
     problems = Problems()
     interpolator = Interpolator(env)
     document = interpolator.resolve(document, "", problems)
@@ -237,7 +240,7 @@ def parse_config(
             )
     secrets: set[str] = set(interpolator.resolved)
     bridge = _bridge(document.get("bridge", {}), env, problems)
-    venues = _venues(document.get("venues", {}), venue_plugins, excluded, problems, secrets)
+    venues = _venues(document.get("venues", {}), venue_plugins, excluded_plugins, problems, secrets)
     notifiers = _destinations(
         document.get("notifiers", {}), "notifiers", NOTIFIER_SCHEMA, problems, secrets
     )
@@ -289,7 +292,7 @@ def _bridge(value: Any, environ: Mapping[str, str], problems: Problems) -> Bridg
 def _venues(
     value: Any,
     plugins: Mapping[str, Any],
-    excluded: list[str],
+    excluded: Collection[str],
     problems: Problems,
     secrets: set[str],
 ) -> dict[str, VenueConfig]:

@@ -41,7 +41,8 @@ class Condition:
         if op == "ne":
             return f"{attr} != {constant}"
         if op in _ORDERING:
-            return f"({attr} is not None and {attr} {_ORDERING[op]} {constant})"
+            # An exact class test: bool is an int subclass, and False > -1 must not match.
+            return f"({attr}.__class__ in _NUMBERS and {attr} {_ORDERING[op]} {constant})"
         if op == "in":
             return f"{attr} in {constant}"
         if op == "not_in":
@@ -103,11 +104,12 @@ def convert_scalar(field_type: FieldType, value: Any) -> Any:
 
 
 _CAUGHT = (TypeError, ValueError, ArithmeticError, InvalidOperation)
+_NUMBERS = frozenset({Decimal, int})
 
 
 def build_predicate(conditions: list[Condition], *, name: str = "rule") -> Predicate:
     """One function testing every condition (all must hold); never raises on odd values."""
-    namespace: dict[str, Any] = {"_CAUGHT": _CAUGHT, "Decimal": Decimal}
+    namespace: dict[str, Any] = {"_CAUGHT": _CAUGHT, "_NUMBERS": _NUMBERS}
     tests = []
     for index, condition in enumerate(conditions):
         constant = f"_c{index}"
