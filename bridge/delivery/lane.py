@@ -1,0 +1,41 @@
+"""One destination's runtime state inside the deliverer."""
+
+from __future__ import annotations
+
+import anyio
+
+from bridge.delivery.destinations import Destination
+from bridge.delivery.handoff import Handoff
+from bridge.store import Job
+
+
+class Lane:
+    """A destination, its hand-off to ``concurrency`` workers, wake-up signal, 410 flag."""
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self.name = destination.name
+        # A few jobs wait ready, so workers stay busy while the dispatcher fetches more;
+        # the attempts in flight are bounded by the number of workers (`concurrency`).
+        self.jobs = Handoff(destination.settings.concurrency)
+        self.scope = anyio.CancelScope()  # the dispatcher's
+        self.disabled = False
+        self._wakeup = anyio.Event()
+
+    def close(self) -> list[Job]:
+        """No more jobs: the dispatcher stops, workers end after their current attempt.
+
+        Returns the jobs that were handed over but not started (no longer in flight).
+        """
+        self.scope.cancel()
+        self.jobs.close()
+        return self.jobs.drain()
+
+    def reset(self) -> anyio.Event:
+        """A fresh wake-up event to wait on (events cannot be cleared)."""
+        self._wakeup = anyio.Event()
+        return self._wakeup
+
+    def wake(self) -> None:
+        """Make the dispatcher look at the outbox now."""
+        self._wakeup.set()

@@ -1,0 +1,185 @@
+"""The SQLite file: connections, pragmas, schema, and the one-writer discipline.
+
+Writes go through :meth:`Database.write` (one lock, one ``BEGIN IMMEDIATE``
+transaction). Reads borrow a connection from a small pool of readers, which WAL lets
+read while a write is in progress, so a long group commit never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bridge.errors import BridgeError
+
+FILENAME = "state.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's (the CLI's)
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")  # the PRAGMA's levels (it takes no parameter)
+
+_JOB_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_kind TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    body BLOB NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    last_error TEXT
+"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+CREATE TABLE IF NOT EXISTS rule_state (
+    tbl TEXT NOT NULL, rule TEXT NOT NULL, venue TEXT NOT NULL, subject TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (tbl, rule, venue, subject)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_state (
+    venue TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (venue, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox ({_JOB_COLUMNS});
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (destination, next_at);
+CREATE TABLE IF NOT EXISTS dead ({_JOB_COLUMNS}, died_at REAL NOT NULL);
+"""
+
+
+class StoreError(BridgeError):
+    """The state database cannot be opened or used."""
+
+
+class Database:
+    """One WAL-mode SQLite file: a locked writer connection and pooled readers."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+        self.path = path
+        self._synchronous = synchronous
+        self._lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []  # readers not in use right now
+        self._readers: list[sqlite3.Connection] = []  # every reader, to close them
+        try:
+            self._writer = self._connect(synchronous)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        # check_same_thread is off because calls arrive from anyio worker threads; the
+        # locks, not the thread, keep each connection to one user at a time.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk before it returns, so an alert outlives a power cut
+        # too; group commit is what keeps that affordable.
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        return conn
+
+    def _migrate(self) -> None:
+        (version,) = self._writer.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer alert-bridge (schema {version}, this "
+                f"one knows {SCHEMA_VERSION}); upgrade alert-bridge or use another state_dir"
+            )
+        with self.write() as conn:
+            # not executescript: it would COMMIT the transaction it runs in
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """The writer connection inside one transaction, committed on success.
+
+        ``durable=False`` skips the fsync of this commit (it becomes durable with the next
+        durable one): for writes that are safe to lose in a power cut, such as delivery
+        outcomes, where a lost "delivered" only means one more delivery of the same id.
+        """
+        with self._lock:
+            conn = self._writer
+            if not durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield from _transaction(conn)
+            finally:
+                if not durable:
+                    conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+    @contextmanager
+    def quick_write(self) -> Iterator[sqlite3.Connection | None]:
+        """A non-durable transaction if one can start right now; else yields None.
+
+        For small writes from the event loop: it never waits for the lock (held by a
+        thread or another process), never fsyncs, never checkpoints the WAL — any of
+        which could hold the loop for milliseconds. Checkpoints happen in :meth:`write`.
+        """
+        if not self._lock.acquire(blocking=False):
+            yield None
+            return
+        conn = self._writer
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # another process is writing
+                yield None
+                return
+            yield from _transaction(conn)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+            self._lock.release()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read connection (autocommit: each query sees the latest commit)."""
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            # As many readers as ever read at once: the loop, a worker or two, the CLI.
+            conn = self._connect(self._synchronous)
+            with self._pool_lock:
+                self._readers.append(conn)
+        try:
+            yield conn
+        finally:
+            with self._pool_lock:
+                self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close every connection (waits for a write in progress)."""
+        with self._lock, self._pool_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._idle.clear()
+            self._writer.close()
+
+
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """The body of a transaction begun by the caller: COMMIT on success, else ROLLBACK."""
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,182 @@
+"""The ``Store`` facade: every operation the pipeline, the workers and the CLI need.
+
+Methods are synchronous and thread-safe. Writes take the one writer lock; an async
+caller runs the ones that can take long (``commit``, ``record``) in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from bridge.rules import RuleState
+from bridge.store import outbox, state
+from bridge.store.commit import commit_items
+from bridge.store.db import FILENAME, Database, StoreError
+from bridge.store.jobs import CommitItem, Job, Outcome
+
+SEEN_RETENTION = 7 * 86400.0
+
+__all__ = ["Store", "StoreError"]
+
+
+class Store:
+    """Seen ids, rule and normalizer state, the outbox and the dead letters."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        *,
+        create: bool = True,
+        clock: Callable[[], float] = time.time,
+        synchronous: str = "FULL",
+    ) -> Store:
+        """Open (and by default create) the state database in ``state_dir``."""
+        state_dir = Path(state_dir)
+        if create:
+            try:
+                state_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{state_dir}: cannot create state_dir: {exc.strerror}") from None
+        elif not (state_dir / FILENAME).exists():
+            raise StoreError(
+                f"{state_dir}: no state database here (check [bridge].state_dir; "
+                "it is created when the service first runs)"
+            )
+        return cls(Database(state_dir / FILENAME, synchronous=synchronous), clock=clock)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    # -- the pipeline ---------------------------------------------------------------
+
+    def is_seen(self, event_id: str) -> bool:
+        """Whether a committed event had this id (within the dedup retention)."""
+        with self.db.read() as conn:
+            row = conn.execute("SELECT 1 FROM seen WHERE id = ?", (event_id,)).fetchone()
+        return row is not None
+
+    def load_rule_state(self) -> RuleState:
+        """Rule engine memory as last committed."""
+        with self.db.read() as conn:
+            return state.load_rule_state(conn)
+
+    def load_venue_state(self, venue: str) -> dict[str, Any]:
+        """A venue normalizer's state mapping as last committed."""
+        with self.db.read() as conn:
+            return state.load_venue_state(conn, venue)
+
+    def commit(self, items: Sequence[CommitItem]) -> list[Job]:
+        """Commit many events in one transaction; the outbox jobs created."""
+        return [job for jobs in self.commit_each(items) for job in jobs]
+
+    def commit_each(self, items: Sequence[CommitItem]) -> list[list[Job]]:
+        """Like :meth:`commit`, with the new jobs listed per item."""
+        with self.db.write() as conn:
+            return commit_items(conn, items, self.clock())
+
+    def prune_seen(self, retention: float = SEEN_RETENTION) -> int:
+        """Forget seen ids older than ``retention`` seconds; how many were forgotten."""
+        with self.db.write() as conn:
+            cursor = conn.execute("DELETE FROM seen WHERE at < ?", (self.clock() - retention,))
+            return cursor.rowcount
+
+    # -- the workers ----------------------------------------------------------------
+
+    def due_jobs(
+        self, destination: str, limit: int, skip: Collection[str] = (), now: float | None = None
+    ) -> list[Job]:
+        """Jobs of ``destination`` due now, oldest first, leaving out ``skip`` (in flight)."""
+        at = self.clock() if now is None else now
+        with self.db.read() as conn:
+            return outbox.due(conn, destination, at, limit, skip)
+
+    def next_due(self, destination: str, skip: Collection[str] = ()) -> float | None:
+        """When the next job of ``destination`` (not in ``skip``) is due; None if none."""
+        with self.db.read() as conn:
+            return outbox.next_due(conn, destination, skip)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Apply delivery outcomes in one transaction (not fsynced: see Database.write)."""
+        with self.db.write(durable=False) as conn:
+            outbox.record(conn, outcomes, self.clock())
+
+    def record_now(self, outcomes: Sequence[Outcome]) -> bool:
+        """Like :meth:`record` if the writer is free right now (False if it is not).
+
+        Cheap enough for the event loop: it never waits, fsyncs or checkpoints.
+        """
+        with self.db.quick_write() as conn:
+            if conn is None:
+                return False
+            outbox.record(conn, outcomes, self.clock())
+            return True
+
+    def bury_destination(self, destination: str, error: str, skip: Collection[str] = ()) -> int:
+        """Move every pending job of ``destination`` (but ``skip``) to the dead letters."""
+        with self.db.write() as conn:
+            rows = conn.execute("SELECT id FROM outbox WHERE destination = ?", (destination,))
+            return outbox.bury_ids(conn, [r[0] for r in rows], skip, error, self.clock())
+
+    def bury_unknown(self, known: Collection[str], error: str) -> dict[str, int]:
+        """Move jobs for destinations not in ``known`` to the dead letters; counts by name."""
+        with self.db.write() as conn:
+            rows = conn.execute("SELECT id, destination FROM outbox").fetchall()
+            lost = [(job, name) for job, name in rows if name not in known]
+            outbox.bury_ids(conn, [job for job, _ in lost], (), error, self.clock())
+        return dict(Counter(name for _, name in lost))
+
+    # -- inspection (CLI, metrics) --------------------------------------------------
+
+    def jobs(self, *, dead: bool = False, limit: int = -1) -> list[Job]:
+        """Pending jobs by due time, or dead letters by time of death."""
+        if dead:
+            query = outbox.SELECT_DEAD + " ORDER BY died_at LIMIT ?"
+        else:
+            query = outbox.SELECT_PENDING + " ORDER BY next_at LIMIT ?"
+        with self.db.read() as conn:
+            return [outbox.job_from_row(r, dead=dead) for r in conn.execute(query, (limit,))]
+
+    def counts(self) -> tuple[int, int]:
+        """(pending jobs, dead letters)."""
+        with self.db.read() as conn:
+            (pending,) = conn.execute("SELECT count(*) FROM outbox").fetchone()
+            (dead,) = conn.execute("SELECT count(*) FROM dead").fetchone()
+        return int(pending), int(dead)
+
+    def retry(self, job_id: str) -> str | None:
+        """Make a job due now: a dead letter is revived with a fresh attempt count.
+
+        Returns where the job was ("dead" or "pending"), or None if there is no such job.
+        """
+        now = self.clock()
+        with self.db.write() as conn:
+            if outbox.revive(conn, job_id, now):
+                return "dead"
+            cursor = conn.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (now, job_id))
+            return "pending" if cursor.rowcount else None
+
+    def retry_all_dead(self) -> int:
+        """Revive every dead letter; how many."""
+        now = self.clock()
+        with self.db.write() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM dead")]
+            return sum(outbox.revive(conn, job, now) for job in ids)
+
+    def drop(self, job_id: str) -> str | None:
+        """Delete a job for good; where it was ("dead" or "pending"), or None."""
+        with self.db.write() as conn:
+            if conn.execute("DELETE FROM outbox WHERE id = ?", (job_id,)).rowcount:
+                return "pending"
+            if conn.execute("DELETE FROM dead WHERE id = ?", (job_id,)).rowcount:
+                return "dead"
+            return None
