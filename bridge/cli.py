@@ -7,7 +7,6 @@ traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +16,6 @@ from bridge.codec import read_events
 from bridge.config import find_config, load_config
 from bridge.dryrun import dry_run
 from bridge.errors import ConfigError, UserError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +47,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="one event as JSON, or JSON Lines of many events ('-' for stdin)",
     )
 
+    _add_outbox_commands(commands)
+    notify_test = commands.add_parser(
+        "notify-test", help="send a sample alert to one destination and report the outcome"
+    )
+    _add_config(notify_test)
+    notify_test.add_argument(
+        "destination", metavar="DEST", help="a [notifiers.*] or [webhooks.*] name"
+    )
+
+    run = commands.add_parser("run", help="run the service (foreground; systemd runs this)")
+    _add_config(run)
+
+    replay = commands.add_parser(
+        "replay", help="feed recorded raw venue frames through normalize and rules"
+    )
+    _add_config(replay)
+    replay.add_argument(
+        "--venue",
+        required=True,
+        metavar="NAME",
+        help="the [venues.NAME] whose plugin decodes the frames",
+    )
+    replay.add_argument("frames", metavar="FRAMES.jsonl", help="one raw frame per line")
+    replay.add_argument(
+        "--send",
+        action="store_true",
+        help="commit matches to the outbox and deliver them (default: dry run)",
+    )
+
+    plugins = commands.add_parser("plugins", help="installed plugins, venues and capabilities")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+
     demo = commands.add_parser("demo", help="self-contained demo")
     demo.add_argument("--forever", action="store_true", help="keep running after the script")
     return parser
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="inspect the delivery queue and dead letters")
+    actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="pending jobs (or dead letters with --dead)")
+    _add_config(listing)
+    listing.add_argument("--dead", action="store_true", help="list the dead letters")
+    retry = actions.add_parser("retry", help="make a job due now; revive dead letters")
+    _add_config(retry)
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", metavar="ID", help="a job id from `outbox list`")
+    which.add_argument("--all-dead", action="store_true", help="revive every dead letter")
+    drop = actions.add_parser("drop", help="delete a job or dead letter for good")
+    _add_config(drop)
+    drop.add_argument("id", metavar="ID", help="a job id from `outbox list`")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -76,28 +121,54 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from bridge.delivery import commands  # deferred: keeps `check` and `test` quick to start
+
+    store = commands.open_store(load_config(find_config(args.config)))
+    try:
+        if args.outbox_command == "list":
+            return commands.list_jobs(store, sys.stdout, dead=args.dead)
+        if args.outbox_command == "retry":
+            return commands.retry(store, sys.stdout, None if args.all_dead else args.id)
+        return commands.drop(store, sys.stdout, args.id)
+    finally:
+        store.close()
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from bridge.delivery import commands  # deferred: keeps `check` and `test` quick to start
+
+    config = load_config(find_config(args.config))
+    return commands.notify_test(config, args.destination, sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bridge.runtime.runner import run
+
+    return run(load_config(find_config(args.config)))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bridge.replay import replay
+
+    config = load_config(find_config(args.config))
+    return replay(config, args.venue, Path(args.frames), send=args.send, out=sys.stdout)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from bridge.plugin_list import print_plugins
+
+    return print_plugins(sys.stdout, as_json=args.json)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    # Until the runtime exists (#4) the demo validates the example config and dry-runs the
-    # sample events through it; it says so, rather than pretending to connect anywhere.
-    example = REPO_ROOT / "rules.example.toml"
-    events = REPO_ROOT / "examples" / "events.jsonl"
-    if not example.exists() or not events.exists():
-        raise UserError(f"the demo needs {example} and {events} from a source checkout")
-    for name in DEMO_VARIABLES:
-        os.environ.setdefault(name, DEMO_VARIABLES[name])
-    print(
-        "alert-bridge demo: the live demo (simulated venue, local sinks) arrives with the "
-        "runtime;\nfor now: `alert-bridge check` and `alert-bridge test` on the example "
-        "config.\n"
-    )
-    print(f"$ alert-bridge check -c {example.name}")
-    cmd_check(argparse.Namespace(config=str(example)))
-    print(f"\n$ alert-bridge test -c {example.name} examples/{events.name}")
-    return cmd_test(argparse.Namespace(config=str(example), events=str(events)))
+    from bridge.demo import run_demo
+
+    return run_demo(sys.stdout, forever=args.forever)
 
 
-# Placeholder credentials for the demo: the example config names these variables.
-DEMO_VARIABLES = {
+# Placeholders for the variables rules.example.toml names (used to check the example).
+EXAMPLE_VARIABLES = {
     "GATE_KEY": "demo-gate-key",
     "GATE_SECRET": "demo-gate-secret",
     "GATE_UNIFIED_KEY": "demo-unified-key",
@@ -113,7 +184,16 @@ DEMO_VARIABLES = {
     "OPS_WEBHOOK_SECRET": "whsec_ZGVtby1zZWNyZXQtZm9yLXRoZS1kZW1vLW9ubHk=",
 }
 
-COMMANDS = {"check": cmd_check, "test": cmd_test, "demo": cmd_demo}
+COMMANDS = {
+    "run": cmd_run,
+    "replay": cmd_replay,
+    "plugins": cmd_plugins,
+    "check": cmd_check,
+    "test": cmd_test,
+    "demo": cmd_demo,
+    "outbox": cmd_outbox,
+    "notify-test": cmd_notify_test,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

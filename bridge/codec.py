@@ -22,9 +22,14 @@ from bridge.units import did_you_mean, parse_decimal
 _ENVELOPE_KEYS = frozenset({"rule"})
 
 
+def decimal_text(value: Decimal) -> str:
+    """Plain notation, never an exponent: receivers parse "10000", not "1E+4"."""
+    return format(value, "f") if value.is_finite() else str(value)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
@@ -35,7 +40,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         if name == "kind":
             continue
         value = getattr(event, name)
-        result[name] = str(value) if isinstance(value, Decimal) else value
+        result[name] = decimal_text(value) if isinstance(value, Decimal) else value
     return result
 
 

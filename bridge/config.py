@@ -88,6 +88,9 @@ BRIDGE_SCHEMA = Schema(
         Option("http", _http_address, default="127.0.0.1:9108"),
         Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
         Option("shutdown_grace", DURATION, default=10.0),
+        Option("reconnect_delay", DURATION, default=1.0),
+        Option("reconnect_max_delay", DURATION, default=60.0),
+        Option("auth_retry_delay", DURATION, default=30.0),
     )
 )
 
@@ -114,6 +117,9 @@ class BridgeSettings:
     http: str
     log_level: str
     shutdown_grace: float
+    reconnect_delay: float = 1.0  # backoff base (full jitter, doubling)
+    reconnect_max_delay: float = 60.0  # backoff cap
+    auth_retry_delay: float = 30.0  # added to the backoff after an auth failure
 
 
 @dataclass(frozen=True)
@@ -285,7 +291,13 @@ def _bridge(value: Any, environ: Mapping[str, str], problems: Problems) -> Bridg
     settings = BRIDGE_SCHEMA.validate(_table(value, "bridge", problems), "bridge", problems)
     state_dir = settings["state_dir"] or environ.get("STATE_DIRECTORY", "").split(":")[0] or "state"
     return BridgeSettings(
-        Path(state_dir), settings["http"], settings["log_level"], settings["shutdown_grace"]
+        Path(state_dir),
+        settings["http"],
+        settings["log_level"],
+        settings["shutdown_grace"],
+        settings["reconnect_delay"],
+        settings["reconnect_max_delay"],
+        settings["auth_retry_delay"],
     )
 
 

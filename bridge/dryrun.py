@@ -17,6 +17,7 @@ class DryRunSummary:
     events: int = 0
     matches: int = 0
     deliveries: int = 0
+    duplicates: int = 0
 
 
 def webhook_body(match: Match, timestamp: str) -> dict[str, object]:
@@ -32,12 +33,18 @@ def _describe(event: Event) -> str:
     return f"{event.kind} on {event.venue}{about} (id {event.id})"
 
 
-def dry_run(config: Config, events: Iterable[tuple[int, Event]], out: TextIO) -> DryRunSummary:
+def dry_run(config: Config, events: Iterable[tuple[object, Event]], out: TextIO) -> DryRunSummary:
     """Evaluate ``events`` in order (thresholds and cooldowns carry across) and print."""
     engine = RuleEngine(config.rules)
     summary = DryRunSummary()
+    seen: dict[str, object] = {}
     for where, event in events:
         summary.events += 1
+        if event.id in seen:  # as the service does: the same fact never alerts twice
+            out.write(f"event {where}: duplicate of event {seen[event.id]} (same id), skipped\n")
+            summary.duplicates += 1
+            continue
+        seen[event.id] = where
         # Cooldowns run on the events' own clock, so a recorded sequence replays faithfully.
         matches = engine.evaluate(event, now=event.ts / 1000)
         out.write(f"event {where}: {_describe(event)}\n")

@@ -6,8 +6,6 @@ internals, so a third-party plugin can do everything a built-in one does.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from bridge.events import (
     AccountEvent,
     BalanceEvent,
@@ -19,6 +17,18 @@ from bridge.events import (
     OrderEvent,
     event_id,
     market_symbol,
+)
+from bridge.frames import (
+    dec,
+    flag,
+    items,
+    millis,
+    need,
+    need_dec,
+    need_text,
+    notional,
+    obj,
+    text,
 )
 from bridge.hookspecs import hookimpl
 from bridge.schema import (
@@ -37,60 +47,67 @@ from bridge.schema import (
     one_of,
     url_with_scheme,
 )
-
-
-class Venue:
-    """Base class of a venue connector: a description of the venue's protocol.
-
-    Subclasses set the class attributes below. The core owns sockets, reconnects,
-    heartbeats and persistence; the connection contract is added by the runtime.
-    """
-
-    #: the event kinds this venue yields (shown by ``alert-bridge plugins``)
-    kinds: ClassVar[tuple[str, ...]] = ()
-    #: the venue's own config keys (``plugin``, ``url`` and ``rest_url`` are added for you)
-    options: ClassVar[tuple[Option, ...]] = ()
-    #: production WebSocket URL
-    default_url: ClassVar[str] = ""
-    #: production REST base URL, for venues with a REST step (None: the venue has none)
-    default_rest_url: ClassVar[str | None] = None
-
-    @classmethod
-    def config_schema(cls) -> Schema:
-        """Every key a ``[venues.NAME]`` table of this plugin may hold (except ``plugin``)."""
-        extra = [Option("url", url_with_scheme("wss", "ws"), default=cls.default_url)]
-        if cls.default_rest_url is not None:
-            extra.append(
-                Option("rest_url", url_with_scheme("https", "http"), default=cls.default_rest_url)
-            )
-        return Schema((*cls.options, *extra))
-
+from bridge.venue import (
+    DATA,
+    IGNORE,
+    AuthFailed,
+    Classification,
+    Duty,
+    FrameError,
+    NormalizeContext,
+    Session,
+    Signal,
+    StateMap,
+    Venue,
+    VenueUnavailable,
+)
 
 __all__ = [
     "BOOLEAN",
+    "DATA",
     "DECIMAL",
     "DURATION",
+    "IGNORE",
     "INTEGER",
     "NON_EMPTY_TEXT",
     "POSITIVE_INTEGER",
     "TEXT",
     "TEXT_LIST",
     "AccountEvent",
+    "AuthFailed",
     "BalanceEvent",
+    "Classification",
     "ConnectionEvent",
     "DepositEvent",
+    "Duty",
     "Event",
     "FillEvent",
+    "FrameError",
+    "NormalizeContext",
     "NoticeEvent",
     "Option",
     "OrderEvent",
     "Schema",
+    "Session",
+    "Signal",
+    "StateMap",
     "Venue",
+    "VenueUnavailable",
     "choice_list",
+    "dec",
     "event_id",
+    "flag",
     "hookimpl",
+    "items",
     "market_symbol",
+    "millis",
+    "need",
+    "need_dec",
+    "need_text",
     "non_empty_list",
+    "notional",
+    "obj",
     "one_of",
+    "text",
     "url_with_scheme",
 ]

@@ -37,6 +37,7 @@ class PluginHost:
     venue_owner: dict[str, str] = field(default_factory=dict)
     destinations: dict[str, Any] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # names the allow-list left out
+    versions: dict[str, str] = field(default_factory=dict)  # plugin name -> version
 
 
 def _allowed() -> Callable[[str], bool]:
@@ -70,6 +71,7 @@ def load_plugins() -> PluginHost:
                 f'plugin "{entry.name}" ({entry.value}) failed to load: {exc}'
             ) from exc
         _register_module(pm, module, entry.name)
+        host.versions.setdefault(entry.name, entry.dist.version if entry.dist else "unknown")
     for path in DEFAULT_PLUGINS:
         name = path.rsplit(".", 1)[-1]
         if not allowed(name):
@@ -77,9 +79,16 @@ def load_plugins() -> PluginHost:
                 host.excluded.append(name)
             continue
         _register_module(pm, importlib.import_module(path), name)
+        host.versions.setdefault(name, _own_version())
     pm.check_pending()
     _collect(host)
     return host
+
+
+def _own_version() -> str:
+    from bridge import __version__
+
+    return __version__
 
 
 def _collect(host: PluginHost) -> None:
@@ -100,6 +109,7 @@ def _collect(host: PluginHost) -> None:
                 )
             host.venues[name] = venue
             host.venue_owner[name] = owner
+            venue.registered_name = name  # type: ignore[attr-defined]  # events carry it
 
         impl.function(register=register)
     for impl in pm.hook.alert_bridge_register_destinations.get_hookimpls():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import DEMO_VARIABLES, main
+from bridge.cli import EXAMPLE_VARIABLES, main
 from tests.conftest import BASE_CONFIG, REPO, balance, fill
 
 RULES = """
@@ -89,7 +89,7 @@ def test_check_missing_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_check_the_example_config_with_its_variables() -> None:
-    result = run_cli("check", "-c", str(REPO / "rules.example.toml"), env=DEMO_VARIABLES)
+    result = run_cli("check", "-c", str(REPO / "rules.example.toml"), env=EXAMPLE_VARIABLES)
     assert result.returncode == 0, result.stderr
     assert "ok: 5 venues, 2 destinations, 5 rules" in result.stdout
 
@@ -157,8 +157,12 @@ def test_test_command_reads_stdin(config_file: Path) -> None:
     assert result.returncode == 0 and 'rule "low"' in result.stdout
 
 
-def test_demo_runs_from_the_source_tree() -> None:
+def test_demo_runs_the_scenario_and_verifies_every_alert() -> None:
     result = run_cli("demo")
-    assert result.returncode == 0, result.stderr
-    assert "ok: 5 venues, 2 destinations, 5 rules" in result.stdout
-    assert "deliveries (dry run: nothing was sent)" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert out.count("webhook  verified") == 3
+    assert "SIGNATURE FAILED" not in out
+    assert out.count("apprise  [") == 4
+    assert "gate-demo is back: reconnected after" in out
+    assert out.rstrip().endswith("outbox 0 pending / 0 dead: nothing lost, nothing repeated.")

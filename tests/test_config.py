@@ -42,9 +42,9 @@ def test_base_config_is_valid_with_defaults(make_config: MakeConfig) -> None:
 
 
 def test_example_config_passes_check_with_its_variables_set() -> None:
-    from bridge.cli import DEMO_VARIABLES
+    from bridge.cli import EXAMPLE_VARIABLES
 
-    config = load_config(REPO / "rules.example.toml", environ=DEMO_VARIABLES)
+    config = load_config(REPO / "rules.example.toml", environ=EXAMPLE_VARIABLES)
     assert {v.plugin for v in config.venues.values()} == {
         "gateio",
         "gateio_unified",
@@ -61,7 +61,7 @@ def test_example_config_passes_check_with_its_variables_set() -> None:
     ]
     # every variable the example names is listed in its header, and vice versa
     header = (REPO / "rules.example.toml").read_text().split("[bridge]")[0]
-    for name in DEMO_VARIABLES:
+    for name in EXAMPLE_VARIABLES:
         assert name in header
 
 

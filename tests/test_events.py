@@ -55,7 +55,7 @@ def test_json_roundtrip_keeps_decimals_exact_as_strings() -> None:
     )
     encoded = json.loads(event_to_json(event))
     assert encoded["price"] == "0.10000000000000000001"
-    assert encoded["amount"] == "1E-8"
+    assert encoded["amount"] == "0.00000001"  # plain notation, never an exponent
     assert encoded["kind"] == "fill" and encoded["raw"] == {"p": "1"}
     assert event_from_dict(encoded) == event
 

@@ -68,7 +68,7 @@ class Dummy(Venue):
 def test_a_third_party_venue_registers() -> None:
     host = host_with(plugin_module("acme_plugin", "acme", Dummy))
     assert host.venues == {"acme": Dummy} and host.venue_owner["acme"] == "acme_plugin"
-    assert Dummy.config_schema().names() == ["url"]
+    assert Dummy.config_schema().names() == ["url", "idle_timeout"]
 
 
 def test_duplicate_venue_names_name_both_plugins() -> None:

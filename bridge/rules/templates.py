@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from bridge.codec import decimal_text
+
 MISSING = "-"  # how a field without a value renders
 _FORMATTER = string.Formatter()
 
@@ -90,7 +92,7 @@ def render_value(value: Any, spec: str = "") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else str(value)
+        return decimal_text(value)
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from bridge.plugin import NON_EMPTY_TEXT, Option, Venue, choice_list, hookimpl, non_empty_list
+from bridge.plugin import (
+    NON_EMPTY_TEXT,
+    Classification,
+    Event,
+    NormalizeContext,
+    Option,
+    Session,
+    Venue,
+    choice_list,
+    hookimpl,
+    non_empty_list,
+)
+from plugins.gateio.normalize import normalize_frame
+from plugins.gateio.protocol import classify_frame
+from plugins.gateio.signing import signed_request
 
 CHANNELS = ("spot.balances", "spot.orders", "spot.usertrades")
 
@@ -12,8 +28,11 @@ CHANNELS = ("spot.balances", "spot.orders", "spot.usertrades")
 class GateSpot(Venue):
     """Gate.io spot: signed per-channel subscribes on one socket."""
 
-    kinds = ("order", "fill", "balance")
+    kinds = ("order", "fill", "balance", "deposit")
     default_url = "wss://api.gateio.ws/ws/v4/"
+    idle_timeout = 30.0
+    ping_interval = 10.0
+    ready_when = "ack"
     options = (
         Option("api_key", NON_EMPTY_TEXT, secret=True, help="API key with spot read permission"),
         Option("api_secret", NON_EMPTY_TEXT, secret=True, help="the key's secret"),
@@ -25,6 +44,36 @@ class GateSpot(Venue):
             help='currency pairs such as "BTC_USDT", or "!all"',
         ),
     )
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(name, options)
+        self._ids = itertools.count(1)  # request ids: echoed in acks; Gate wants int32
+
+    def on_open(self, stream: str, session: Session, now: float) -> list[Any]:
+        frames = []
+        for channel in self.config["channels"]:
+            payload = [] if channel == "spot.balances" else list(self.config["symbols"])
+            frames.append(
+                signed_request(
+                    self.config["api_key"],
+                    self.config["api_secret"],
+                    channel,
+                    "subscribe",
+                    payload,
+                    int(now),
+                    next(self._ids) % 2**31,
+                )
+            )
+        return frames
+
+    def app_ping(self, stream: str, now: float) -> Any:
+        return {"time": int(now), "channel": "spot.ping"}
+
+    def classify(self, stream: str, frame: Any) -> Classification:
+        return classify_frame(frame, "spot.pong")
+
+    def normalize(self, stream: str, frame: Any, ctx: NormalizeContext) -> list[Event]:
+        return normalize_frame(ctx, frame, "spot.usertrades" in self.config["channels"])
 
 
 @hookimpl

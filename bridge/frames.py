@@ -1,0 +1,110 @@
+"""Small readers for venue frames that raise FrameError (never KeyError or TypeError).
+
+Venues disagree with their own docs (numbers as strings or numbers, ids as ints or
+strings, ``result`` as an object or an array); these helpers accept every documented
+shape and turn anything else into a FrameError that names the field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bridge.venue import FrameError
+
+MAX_EXPONENT = 60  # decimal exponents beyond ±60 are garbage, not money
+MAX_MILLIS = 10**14  # about the year 5138
+
+
+def obj(value: Any, what: str = "frame") -> dict[str, Any]:
+    """``value`` if it is a JSON object, else FrameError."""
+    if not isinstance(value, dict):
+        raise FrameError(f"{what}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def need(item: Any, key: str) -> Any:
+    """``item[key]``, which must be present and not null."""
+    value = obj(item, "item").get(key)
+    if value is None:
+        raise FrameError(f"{key}: missing")
+    return value
+
+
+def items(value: Any, what: str = "result") -> list[Any]:
+    """A list from a value that venues send either as an array or as one object."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    raise FrameError(f"{what}: expected an array or an object, got {type(value).__name__}")
+
+
+def dec(value: Any, what: str) -> Decimal | None:
+    """An exact Decimal from a string or number (floats through their shortest repr)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise FrameError(f"{what}: expected a number, got {value!r}")
+    try:
+        result = Decimal(value) if isinstance(value, (str, int)) else Decimal(repr(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise FrameError(f"{what}: expected a number, got {value!r}") from None
+    if not result.is_finite():
+        raise FrameError(f"{what}: expected a finite number, got {value!r}")
+    if result and not -MAX_EXPONENT <= result.adjusted() <= MAX_EXPONENT:
+        # No balance or price is 1e60; and int("1e999999") would stall the event loop.
+        raise FrameError(f"{what}: out of range: {value!r}")
+    return result
+
+
+def need_dec(item: Any, key: str) -> Decimal:
+    """A required decimal field (an empty string counts as missing)."""
+    result = dec(need(item, key), key)
+    if result is None:
+        raise FrameError(f"{key}: missing")
+    return result
+
+
+def text(value: Any, what: str) -> str | None:
+    """Text from a string or an integer id."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise FrameError(f"{what}: expected text, got {value!r}")
+
+
+def need_text(item: Any, key: str) -> str:
+    """A required text (or integer id) field."""
+    result = text(need(item, key), key)
+    assert result is not None
+    return result
+
+
+def millis(value: Any, what: str, *, seconds: bool = False) -> int:
+    """A millisecond timestamp from a number or numeric string (``seconds``: scale it)."""
+    number = dec(value, what)
+    if number is None:
+        raise FrameError(f"{what}: missing")
+    result = int(number * 1000) if seconds else int(number)
+    if not 0 <= result < MAX_MILLIS:
+        raise FrameError(f"{what}: not a plausible time: {value!r}")
+    return result
+
+
+def flag(value: Any, what: str) -> bool | None:
+    """A boolean sent as true/false or as "true"/"false" text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise FrameError(f"{what}: expected true or false, got {value!r}")
+
+
+def notional(price: Decimal, amount: Decimal) -> Decimal:
+    """price × amount without the trailing zeros two 8-decimal inputs leave behind."""
+    product = price * amount
+    return product.normalize() if product else Decimal(0)

@@ -1,0 +1,1 @@
+"""The running service: supervisors per venue stream, the pipeline, delivery."""

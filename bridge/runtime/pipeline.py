@@ -1,0 +1,70 @@
+"""Events -> dedup -> rules -> one outbox commit per event (grouped by the committer)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from bridge.delivery.committer import Committer
+from bridge.events import Event
+from bridge.rules import RuleEngine
+from bridge.store import CommitItem, Job
+
+log = logging.getLogger("alert_bridge.pipeline")
+
+
+class Pipeline:
+    """The one place events enter: every supervisor (and replay --send) feeds it.
+
+    Supervisors share one event loop, and nothing here awaits between the dedup check and
+    the hand-over to the committer, so a repeat arriving on another stream is caught.
+    """
+
+    def __init__(self, engine: RuleEngine, committer: Committer) -> None:
+        self.engine = engine
+        self.committer = committer
+        # Normalizer state changes that came without a new event: they ride with the
+        # venue's next committed event instead of costing a transaction of their own.
+        self._carry: dict[str, dict[str, Any]] = {}
+        self.events: Counter[tuple[str, str]] = Counter()  # (venue, kind) -> new events
+        self.duplicates = 0
+        self.matches: Counter[str] = Counter()  # rule name -> matches
+
+    async def process(
+        self, venue: str, events: list[Event], changes: dict[str, Any], *, wait: bool = False
+    ) -> list[Job]:
+        """Commit the new events of one frame, with the normalizer state they changed.
+
+        By default events are queued for the next group commit; ``wait`` returns only
+        once they are durable, with the jobs they created.
+        """
+        jobs: list[Job] = []
+        carry = self._carry.pop(venue, {})
+        carry.update(changes)
+        for event in events:
+            if self.committer.is_seen(event.id):
+                self.duplicates += 1
+                continue
+            matches = self.engine.evaluate(event)
+            item = CommitItem(
+                event,
+                matches,
+                self.engine.state.drain_changes(),
+                carry if event.venue == venue else {},
+            )
+            if event.venue == venue:
+                carry = {}
+            self.events[(event.venue, event.kind)] += 1
+            for match in matches:
+                self.matches[match.rule.name] += 1
+                log.info(
+                    "%s: rule %r matched %s %s", event.venue, match.rule.name, event.kind, event.id
+                )
+            if wait:
+                jobs.extend(await self.committer.commit(item))
+            else:
+                await self.committer.submit(item)
+        if carry:
+            self._carry[venue] = carry
+        return jobs

@@ -1,0 +1,251 @@
+"""The venue contract: what a venue plugin describes, and what the core does with it.
+
+A venue connector is a *protocol description*, not a socket owner (DESIGN §6). For each
+of its streams the core runs a supervisor that, on every (re)connect:
+
+1. awaits :meth:`Venue.open` — any REST step (listenKey, ws-token), then the URL,
+   headers and subprotocols to connect with (fresh signatures and nonces every time);
+2. connects, then sends :meth:`Venue.on_open` frames (e.g. signed subscribes);
+3. marks the stream up according to :attr:`Venue.ready_when`;
+4. for every frame: :meth:`Venue.classify` it, and :meth:`Venue.normalize` data frames
+   into events, with a state mapping the core persists;
+5. meanwhile sends :meth:`Venue.app_ping` every :attr:`Venue.ping_interval` and runs
+   :meth:`Venue.duties` (e.g. listenKey keep-alive) on their schedules;
+6. when a connection ends, asks :meth:`Venue.reuse_session` whether the next connect may
+   skip ``open``; when the stream stops for good, awaits :meth:`Venue.close` (e.g.
+   DELETE a listenKey).
+
+Normalizers are pure apart from ``ctx.state``, so recorded frames replay with no network.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+import httpx
+
+from bridge.events import Event
+from bridge.schema import DURATION, Option, Schema, url_with_scheme
+
+
+class FrameError(Exception):
+    """A frame or item that does not have the venue's documented shape.
+
+    The only exception a normalizer may raise: the core counts and logs it and keeps the
+    connection. Raise it from inside :meth:`NormalizeContext.each` to skip one bad item
+    of an array while keeping the others.
+    """
+
+
+class AuthFailed(Exception):
+    """The venue rejected the credentials (raised by ``open`` or a duty)."""
+
+
+class VenueUnavailable(Exception):
+    """A REST step failed for a reason other than credentials (the core retries)."""
+
+
+class Signal(enum.Enum):
+    """What a frame means to the connection, as :meth:`Venue.classify` says."""
+
+    DATA = "data"  # normalize it
+    ACK = "ack"  # a subscribe was accepted
+    PONG = "pong"  # an answer to an application ping
+    READY = "ready"  # the venue says the session is up (e.g. SkinShark's `connected`)
+    IGNORE = "ignore"  # nothing to do
+    ERROR = "error"  # the venue reports an error: logged and counted, connection kept
+    AUTH_FAILED = "auth_failed"  # credentials rejected: reconnect after a longer delay
+    RECONNECT = "reconnect"  # the venue asks for a fresh connection (e.g. Gate `upgrade`)
+
+
+@dataclass(frozen=True)
+class Classification:
+    signal: Signal
+    detail: str = ""
+
+
+DATA = Classification(Signal.DATA)
+IGNORE = Classification(Signal.IGNORE)
+
+
+@dataclass
+class Session:
+    """How to connect this time, and what the plugin wants to remember about it."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    subprotocols: list[str] = field(default_factory=list)
+    #: values that must never be logged (tokens, listenKeys, signatures)
+    secrets: list[str] = field(default_factory=list)
+    #: the plugin's own notes (a listenKey, a token's expiry...)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A periodic task while a stream is connected (first run one interval after connect)."""
+
+    name: str
+    interval: float
+    run: Callable[[Session, httpx.AsyncClient], Awaitable[None]]
+
+
+class StateMap(MutableMapping[str, Any]):
+    """A venue's normalizer state: a JSON-able mapping that remembers what changed."""
+
+    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(initial or {})
+        self._changed: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        self._changed.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        self._changed.add(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def drain_changes(self) -> dict[str, Any]:
+        """Changes since the last call: key -> new value, or None where deleted."""
+        changes = {k: self._data.get(k) for k in self._changed}
+        self._changed.clear()
+        return changes
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+
+
+class NormalizeContext:
+    """What a normalizer gets besides the frame: identity, clock, state, problems."""
+
+    def __init__(
+        self, venue: str, plugin: str, stream: str, state: StateMap, received_at: int
+    ) -> None:
+        self.venue = venue
+        self.plugin = plugin
+        self.stream = stream
+        self.state = state
+        self.received_at = received_at
+        #: bad items skipped inside a good frame (counted and logged by the core)
+        self.problems: list[str] = []
+
+    def each(self, items: Iterable[T], normalize: Callable[[T], Iterable[Event]]) -> list[Event]:
+        """Normalize every item; a FrameError skips only that item, and is recorded."""
+        events: list[Event] = []
+        for index, item in enumerate(items):
+            try:
+                events.extend(normalize(item))
+            except FrameError as exc:
+                self.problems.append(f"item {index}: {exc}")
+        return events
+
+    def event(
+        self, cls: type[E], *, id: str, ts: int | None = None, raw: Any = None, **fields: Any
+    ) -> E:
+        """An event of ``cls`` with venue, plugin and received_at filled in."""
+        return cls(
+            id=id,
+            venue=self.venue,
+            plugin=self.plugin,
+            ts=self.received_at if ts is None else ts,
+            received_at=self.received_at,
+            raw=raw,
+            **fields,
+        )
+
+
+class Venue:
+    """Base class of a venue connector. Subclass it and override what your venue needs."""
+
+    #: the event kinds this venue yields (shown by ``alert-bridge plugins``)
+    kinds: ClassVar[tuple[str, ...]] = ()
+    #: the venue's own config keys (``url``, ``rest_url``, ``idle_timeout`` are added)
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: production WebSocket URL
+    default_url: ClassVar[str] = ""
+    #: production REST base URL, for venues with a REST step (None: the venue has none)
+    default_rest_url: ClassVar[str | None] = None
+    #: no frame (data, ack or pong) for this long means a dead connection: reconnect.
+    #: None (or 0 in config) relies on WebSocket pings alone, for venues that may stay quiet
+    idle_timeout: ClassVar[float | None] = 90.0
+    #: seconds between application pings (None: the venue has none)
+    ping_interval: ClassVar[float | None] = None
+    #: the venue closes the socket if the client sends any data frame
+    read_only: ClassVar[bool] = False
+    #: when a stream counts as connected: on socket open, on the first ACK, or on READY
+    ready_when: ClassVar[Literal["open", "ack", "signal"]] = "open"
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.config = dict(options)
+
+    @classmethod
+    def config_schema(cls) -> Schema:
+        """Every key a ``[venues.NAME]`` table of this plugin may hold (except ``plugin``)."""
+        extra = [
+            Option("url", url_with_scheme("wss", "ws"), default=cls.default_url),
+            Option("idle_timeout", DURATION, default=cls.idle_timeout),
+        ]
+        if cls.default_rest_url is not None:
+            extra.append(
+                Option("rest_url", url_with_scheme("https", "http"), default=cls.default_rest_url)
+            )
+        return Schema((*cls.options, *extra))
+
+    @property
+    def plugin(self) -> str:
+        """The plugin name events carry (set by the host when the class is registered)."""
+        return getattr(type(self), "registered_name", type(self).__name__.lower())
+
+    def streams(self) -> tuple[str, ...]:
+        """The connections this instance holds; each gets its own supervisor."""
+        return ("main",)
+
+    async def open(self, stream: str, http: httpx.AsyncClient) -> Session:
+        """Prepare a connection: REST steps first, then URL, headers, subprotocols."""
+        return Session(url=self.config["url"])
+
+    def on_open(self, stream: str, session: Session, now: float) -> list[Any]:
+        """JSON frames to send right after connecting (``now``: unix seconds)."""
+        return []
+
+    def app_ping(self, stream: str, now: float) -> Any | None:
+        """The application ping frame (called every ``ping_interval`` seconds)."""
+        return None
+
+    def duties(self, stream: str) -> list[Duty]:
+        """Periodic tasks while connected."""
+        return []
+
+    def classify(self, stream: str, frame: Any) -> Classification:
+        """What a decoded frame means to the connection."""
+        return DATA
+
+    def normalize(self, stream: str, frame: Any, ctx: NormalizeContext) -> list[Event]:
+        """Events from one data frame. Raise only FrameError; use ``ctx.each`` for arrays."""
+        return []
+
+    async def close(self, stream: str, session: Session, http: httpx.AsyncClient) -> None:
+        """Clean up when the stream stops for good (shutdown, venue removed): e.g. DELETE
+        a listenKey. Runs shielded, with a deadline; not called between reconnects."""
+
+    def refusal_is_auth_failure(self, stream: str, status: int) -> bool:
+        """Does an HTTP ``status`` refusing the WebSocket upgrade mean bad credentials?"""
+        return status in (401, 403)
+
+    def reuse_session(self, stream: str, session: Session, close_code: int | None) -> bool:
+        """May the next connect reuse ``session`` and skip ``open``? (default: never)."""
+        return False
