@@ -46,7 +46,13 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes; Decimals become strings."""
-    return orjson.dumps(value, default=_default)
+    try:
+        return orjson.dumps(value, default=_default)
+    except TypeError:
+        # orjson stops at 64-bit integers; a venue id can be bigger. The standard
+        # library is slower but has no such limit, and the output is the same JSON.
+        return json.dumps(value, default=_default, separators=(",", ":"),
+                          ensure_ascii=False).encode()
 
 
 def event_to_json(event: Event) -> bytes:

@@ -132,3 +132,8 @@ def test_every_class_is_slotted() -> None:
     for cls in EVENT_CLASSES.values():
         with pytest.raises((AttributeError, TypeError)):
             cls(id="x", venue="v").undeclared = 1  # type: ignore[attr-defined]
+
+
+def test_json_encoding_handles_integers_beyond_64_bits() -> None:
+    event = event_from_dict(fill(raw={"id": 2**70, "nested": [-(2**63) - 1]}))
+    assert json.loads(event_to_json(event))["raw"] == {"id": 2**70, "nested": [-(2**63) - 1]}

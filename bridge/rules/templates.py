@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
-from bridge.codec import decimal_text
+from bridge.codec import decimal_text, dumps
 
 MISSING = "-"  # how a field without a value renders
 _FORMATTER = string.Formatter()
@@ -96,5 +94,5 @@ def render_value(value: Any, spec: str = "") -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value, default=str).decode()
+        return dumps(value).decode()
     return str(value)
