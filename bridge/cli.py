@@ -145,7 +145,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bridge.runtime.runner import run
 
-    return run(load_config(find_config(args.config)))
+    return run(find_config(args.config))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -1,21 +1,27 @@
-"""``alert-bridge run``: the service in the foreground, stopped by SIGTERM or SIGINT."""
+"""``alert-bridge run``: the service in the foreground, as systemd runs it.
+
+SIGTERM/SIGINT stop it gracefully; SIGHUP re-reads the config file, and an invalid new
+config is logged with all its problems while the old one keeps running.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import anyio
 
-from bridge.config import Config
+from bridge.config import Config, load_config
+from bridge.errors import ConfigError, UserError
 from bridge.runtime.service import Service
 
 log = logging.getLogger("alert_bridge")
 
 
 def setup_logging(level: str) -> None:
-    """Readable text on stderr (the structured and journald formats come with #6)."""
+    """Readable text on stderr."""
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         stream=sys.stderr,
@@ -25,26 +31,44 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def serve(config: Config) -> None:
-    """Run until SIGTERM/SIGINT, then stop gracefully (intake, commits, deliveries)."""
+async def _reload(service: Service, path: Path) -> None:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        log.error("reload rejected, the running config stays: %s is invalid (%d problems):\n%s",
+                  path, len(exc.problems), exc)
+        return
+    except UserError as exc:
+        log.error("reload rejected, the running config stays: %s", exc)
+        return
+    await service.reload(config)
+
+
+async def serve(path: Path, config: Config) -> None:
+    """Run until SIGTERM/SIGINT; reload on SIGHUP."""
     service = Service(config)
-    async with anyio.create_task_group() as tg:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async with anyio.create_task_group() as tg:
             await tg.start(service.run)
 
-            async def watch() -> None:
+            async def handle_signals() -> None:
                 async for signum in signals:
+                    if signum == signal.SIGHUP:
+                        log.info("SIGHUP: reloading %s", path)
+                        await _reload(service, path)
+                        continue
                     log.info("received %s: stopping", signal.Signals(signum).name)
                     service.stop()
                     return
 
-            tg.start_soon(watch)
+            tg.start_soon(handle_signals)
             await service.stopped()
             tg.cancel_scope.cancel()
 
 
-def run(config: Config) -> int:
+def run(path: Path) -> int:
     """The ``run`` command's body."""
+    config = load_config(path)
     setup_logging(config.bridge.log_level)
-    anyio.run(serve, config)
+    anyio.run(serve, path, config)
     return 0

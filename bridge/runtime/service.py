@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import anyio
 import httpx
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from bridge.config import Config
 from bridge.delivery.committer import Committer
@@ -63,7 +63,13 @@ class Service:
         self.delivery_client = delivery_client
         self.clock = clock
         self.running: Running | None = None
+        #: called after every delivery attempt (metrics); see Deliverer
+        self.on_attempt: Callable[..., None] | None = None
         self._stop = anyio.Event()
+        self._intake: TaskGroup | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._venue_scopes: dict[str, anyio.CancelScope] = {}
+        self._states: dict[str, tuple[str, StateMap]] = {}  # venue -> (plugin, live state)
         self._stopped = anyio.Event()
 
     def stop(self) -> None:
@@ -93,7 +99,13 @@ class Service:
 
     async def _run(self, store: Store, task_status: TaskStatus[Running]) -> None:
         engine = RuleEngine(self.config.rules, store.load_rule_state(), clock=self.clock)
-        deliverer = Deliverer(store, self.config, client=self.delivery_client, clock=self.clock)
+        deliverer = Deliverer(
+            store,
+            self.config,
+            client=self.delivery_client,
+            clock=self.clock,
+            on_attempt=self.on_attempt,
+        )
         committer = Committer(store, on_jobs=deliverer.notify)
         pipeline = Pipeline(engine, committer)
         running = Running(store, engine, committer, deliverer, pipeline)
@@ -105,20 +117,9 @@ class Service:
             await root.start(committer.run)
             await root.start(deliverer.run)
             async with anyio.create_task_group() as intake:
+                self._intake, self._http = intake, http
                 for venue in self.build_venues() if self.start_venues else []:
-                    state = StateMap(store.load_venue_state(venue.name))
-                    for stream in venue.streams():
-                        supervisor = Supervisor(
-                            venue,
-                            stream,
-                            sink=pipeline.process,
-                            http=http,
-                            state=state,
-                            policy=self.policy,
-                            clock=self.clock,
-                        )
-                        running.supervisors.append(supervisor)
-                        await intake.start(supervisor.run)
+                    await self._start_venue(venue)
                 log.info("running: %s", self.config.summary())
                 task_status.started(running)
                 await self._stop.wait()
@@ -127,3 +128,65 @@ class Service:
             with anyio.move_on_after(self.config.bridge.shutdown_grace):
                 await deliverer.shutdown(self.config.bridge.shutdown_grace)
             root.cancel_scope.cancel()
+
+    async def _start_venue(self, venue: Venue) -> None:
+        """Start one supervisor per stream of ``venue``, under a scope of its own."""
+        running, intake, http = self.running, self._intake, self._http
+        assert running is not None and intake is not None and http is not None
+        # A venue restarted by a reload keeps its live state (changes may still be on
+        # their way to the store); a new venue, or a new plugin for the name, starts fresh.
+        known = self._states.get(venue.name)
+        if known is None or known[0] != venue.plugin:
+            known = (venue.plugin, StateMap(running.store.load_venue_state(venue.name)))
+            self._states[venue.name] = known
+        state = known[1]
+        supervisors = [
+            Supervisor(
+                venue,
+                stream,
+                sink=running.pipeline.process,
+                http=http,
+                state=state,
+                policy=self.policy,
+                clock=self.clock,
+            )
+            for stream in venue.streams()
+        ]
+
+        async def run_venue(*, task_status: TaskStatus[anyio.CancelScope]) -> None:
+            with anyio.CancelScope() as scope:
+                async with anyio.create_task_group() as group:
+                    for supervisor in supervisors:
+                        await group.start(supervisor.run)
+                    task_status.started(scope)
+            # a venue stopped for a reload leaves the running set with its supervisors
+            running.supervisors[:] = [s for s in running.supervisors if s not in supervisors]
+
+        running.supervisors.extend(supervisors)
+        self._venue_scopes[venue.name] = await intake.start(run_venue)
+
+    async def reload(self, config: Config) -> None:
+        """Swap in a validated config: rules and destinations at once; venues that were
+        added, removed or changed start, stop or restart; the others keep their streams."""
+        running = self.running
+        if running is None or self._intake is None:
+            raise RuntimeError("reload() needs a running service")
+        old = self.config.venues
+        self.config = config
+        # One assignment each: the event loop never sees half a configuration.
+        running.engine = RuleEngine(config.rules, running.engine.state, clock=self.clock)
+        running.pipeline.engine = running.engine
+        running.deliverer.reload(config)
+        new = config.venues if self.start_venues else {}
+        for name, settings in old.items():
+            if new.get(name) != settings and name in self._venue_scopes:
+                log.info("reload: stopping venue %s", name)
+                self._venue_scopes.pop(name).cancel()
+        for venue in self.build_venues() if self.start_venues else []:
+            if (
+                old.get(venue.name) != config.venues[venue.name]
+                or venue.name not in self._venue_scopes
+            ):
+                log.info("reload: starting venue %s", venue.name)
+                await self._start_venue(venue)
+        log.info("reloaded: %s", config.summary())
