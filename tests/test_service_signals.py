@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,12 +156,7 @@ async def test_sigterm_leaves_an_unfinished_delivery_in_the_outbox(setup: Setup)
         started = anyio.current_time()
         assert await service.stop() == 0
         assert anyio.current_time() - started < 8  # the grace period, not the 30 s timeout
-    listing = subprocess.run(
-        [EXE, "outbox", "list", "-c", str(setup.path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    lines = [line for line in listing.stdout.splitlines() if "fill over" in line]
-    assert len(lines) == 1 and "ops" in lines[0], listing.stdout  # exactly the one job, kept
+    listing = await anyio.run_process([EXE, "outbox", "list", "-c", str(setup.path)])
+    stdout = listing.stdout.decode()
+    lines = [line for line in stdout.splitlines() if "fill over" in line]
+    assert len(lines) == 1 and "ops" in lines[0], stdout  # exactly the one job, kept
