@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -55,9 +56,14 @@ class ServiceProcess:
 
 
 @asynccontextmanager
-async def run_service(config: Path) -> AsyncIterator[ServiceProcess]:
-    """Start ``alert-bridge run -c CONFIG``; SIGTERM it on the way out."""
-    process = await anyio.open_process([EXE, "run", "-c", str(config)], stdout=None)
+async def run_service(
+    config: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> AsyncIterator[ServiceProcess]:
+    """Start ``alert-bridge run -c CONFIG [ARGS]``; SIGTERM it on the way out."""
+    environment = {**os.environ, **env} if env else None
+    process = await anyio.open_process(
+        [EXE, "run", "-c", str(config), *args], stdout=None, env=environment
+    )
     service = ServiceProcess(process)
     async with anyio.create_task_group() as tg:
         tg.start_soon(service._collect)

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
+from bridge.testing.waiting import Changes
 from tests.receivers import Receiver, Reply, Request
 from tests.service_helpers import EXE, WEBHOOK_SECRET, run_service
 
@@ -160,3 +161,39 @@ async def test_sigterm_leaves_an_unfinished_delivery_in_the_outbox(setup: Setup)
     stdout = listing.stdout.decode()
     lines = [line for line in stdout.splitlines() if "fill over" in line]
     assert len(lines) == 1 and "ops" in lines[0], stdout  # exactly the one job, kept
+
+
+async def test_systemd_hears_ready_watchdog_reloading_and_stopping(
+    setup: Setup, tmp_path: Path
+) -> None:
+    setup.write(level="100")
+    socket_path = tmp_path / "notify.sock"
+    received: list[str] = []
+    changes = Changes()
+    async with await anyio.create_unix_datagram_socket(local_path=socket_path) as sock:
+
+        async def listen() -> None:
+            async for datagram, _ in sock:
+                received.extend(datagram.decode().split("\n"))
+                changes.notify()
+
+        def count(line: str) -> int:
+            return sum(r == line for r in received)
+
+        env = {"NOTIFY_SOCKET": str(socket_path), "WATCHDOG_USEC": "200000"}
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listen)
+            async with run_service(setup.path, env=env) as service:
+                await changes.wait_for(lambda: count("READY=1") == 1)
+                await changes.wait_for(lambda: count("WATCHDOG=1") >= 2)  # every 0.1 s
+                service.process.send_signal(signal.SIGHUP)
+                await changes.wait_for(lambda: count("READY=1") == 2)
+                await service.stop()
+            await changes.wait_for(lambda: count("STOPPING=1") == 1)
+            tg.cancel_scope.cancel()
+    reloading = received.index("RELOADING=1")
+    assert received[reloading + 1].startswith("MONOTONIC_USEC=")
+    assert (
+        received.index("READY=1") < reloading < len(received) - 1 - received[::-1].index("READY=1")
+    )
+    assert any(line.startswith("STATUS=1 venues") for line in received)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 
+from bridge import sdnotify
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, UserError
 from bridge.runtime.service import Service
@@ -35,8 +36,12 @@ async def _reload(service: Service, path: Path) -> None:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        log.error("reload rejected, the running config stays: %s is invalid (%d problems):\n%s",
-                  path, len(exc.problems), exc)
+        log.error(
+            "reload rejected, the running config stays: %s is invalid (%d problems):\n%s",
+            path,
+            len(exc.problems),
+            exc,
+        )
         return
     except UserError as exc:
         log.error("reload rejected, the running config stays: %s", exc)
@@ -45,19 +50,27 @@ async def _reload(service: Service, path: Path) -> None:
 
 
 async def serve(path: Path, config: Config) -> None:
-    """Run until SIGTERM/SIGINT; reload on SIGHUP."""
+    """Run until SIGTERM/SIGINT; reload on SIGHUP; keep systemd informed throughout."""
     service = Service(config)
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with anyio.create_task_group() as tg:
+            # The watchdog runs from the start: systemd's timer does not wait for READY.
+            await tg.start(sdnotify.run_watchdog, service.healthy)
             await tg.start(service.run)
+            sdnotify.ready()
+            sdnotify.status(config.summary())
 
             async def handle_signals() -> None:
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         log.info("SIGHUP: reloading %s", path)
+                        sdnotify.reloading()
                         await _reload(service, path)
+                        sdnotify.ready()  # whether the new config was taken or rejected
+                        sdnotify.status(service.config.summary())
                         continue
                     log.info("received %s: stopping", signal.Signals(signum).name)
+                    sdnotify.stopping()
                     service.stop()
                     return
 

@@ -76,6 +76,14 @@ class Service:
         """Ask the service to stop: intake first, then pending commits, then deliveries."""
         self._stop.set()
 
+    def healthy(self) -> bool:
+        """Running and not stopping: what the systemd watchdog pings vouch for.
+
+        That this is called at all shows the event loop is responsive; a stopped
+        committer or deliverer ends run(), which makes this false.
+        """
+        return self.running is not None and not self._stop.is_set() and not self._stopped.is_set()
+
     async def stopped(self) -> None:
         """Wait until :meth:`run` has finished (after a stop or a failure)."""
         await self._stopped.wait()
