@@ -51,8 +51,9 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         # orjson stops at 64-bit integers; a venue id can be bigger. The standard
         # library is slower but has no such limit, and the output is the same JSON.
-        return json.dumps(value, default=_default, separators=(",", ":"),
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            value, default=_default, separators=(",", ":"), ensure_ascii=False
+        ).encode()
 
 
 def event_to_json(event: Event) -> bytes:

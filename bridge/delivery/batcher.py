@@ -71,7 +71,11 @@ class GroupCommit(Generic[T, R]):
     async def put(self, item: T, *, wait: bool) -> Pending[T, R]:
         """Queue ``item`` (waits only while the queue is full); ``wait``: keep its result."""
         entry: Pending[T, R] = Pending(item, waited=wait)
-        await self._send.send(entry)
+        try:
+            # No scheduling round trip when there is room: this runs once per delivery.
+            self._send.send_nowait(entry)
+        except anyio.WouldBlock:
+            await self._send.send(entry)
         return entry
 
     async def submit(self, item: T) -> R:

@@ -194,6 +194,8 @@ class Deliverer:
                 await self._dispatch_once(lane)
 
     async def _dispatch_once(self, lane: Lane) -> None:
+        # Fetch more once the workers are down to about one job each.
+        await lane.jobs.wait_below(lane.destination.settings.concurrency)
         wakeup = lane.reset()  # before the query, so a wake during it is not lost
         inflight = frozenset(self._inflight[lane.name])
         if lane.disabled:
@@ -215,13 +217,8 @@ class Deliverer:
             with anyio.move_on_after(wait):
                 await wakeup.wait()
             return
-        for job in jobs:
-            self._inflight[lane.name].add(job.id)
-            try:
-                await lane.jobs.put(job)  # waits while enough jobs are ready
-            except BaseException:
-                self._inflight[lane.name].discard(job.id)
-                raise
+        self._inflight[lane.name].update(job.id for job in jobs)
+        lane.jobs.put_many(jobs)
 
     async def _worker(self, lane: Lane) -> None:
         while (job := await lane.jobs.get()) is not None:

@@ -1,13 +1,15 @@
-"""A small bounded queue from a destination's dispatcher to its workers.
+"""The queue between a destination's dispatcher and its workers.
 
 Cheaper than a memory object stream where it matters: a worker that finishes an
-attempt takes the next ready job without a scheduling round trip, so the event loop
-spends its time on HTTP rather than on hand-offs.
+attempt takes the next ready job without a scheduling round trip, and the dispatcher
+hands over a whole batch at once, waking up again only when the queue runs low. The
+event loop spends its time on HTTP rather than on hand-offs.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 import anyio
 
@@ -15,28 +17,32 @@ from bridge.store import Job
 
 
 class Handoff:
-    """Up to ``capacity`` jobs waiting for a worker; ``close()`` ends the workers' loops."""
+    """Jobs waiting for a worker; ``close()`` ends the workers' loops."""
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+    def __init__(self) -> None:
         self._jobs: deque[Job] = deque()
         self._not_empty: anyio.Event | None = None
-        self._not_full: anyio.Event | None = None
+        self._low: anyio.Event | None = None
+        self._low_mark = 0
         self.closed = False
 
     def __len__(self) -> int:
         return len(self._jobs)
 
-    async def put(self, job: Job) -> None:
-        """Add a job, waiting while ``capacity`` jobs are already waiting."""
-        while len(self._jobs) >= self.capacity:
-            if self._not_full is None:
-                self._not_full = anyio.Event()
-            await self._not_full.wait()
-        self._jobs.append(job)
-        if self._not_empty is not None:
+    def put_many(self, jobs: Iterable[Job]) -> None:
+        """Queue jobs for the workers."""
+        self._jobs.extend(jobs)
+        if self._jobs and self._not_empty is not None:
             self._not_empty.set()
             self._not_empty = None
+
+    async def wait_below(self, count: int) -> None:
+        """Return once at most ``count`` jobs are waiting."""
+        while len(self._jobs) > count:
+            self._low_mark = count
+            if self._low is None:
+                self._low = anyio.Event()
+            await self._low.wait()
 
     async def get(self) -> Job | None:
         """The next job, waiting for one; None once closed and drained."""
@@ -47,9 +53,9 @@ class Handoff:
                 self._not_empty = anyio.Event()
             await self._not_empty.wait()
         job = self._jobs.popleft()
-        if self._not_full is not None:
-            self._not_full.set()
-            self._not_full = None
+        if self._low is not None and len(self._jobs) <= self._low_mark:
+            self._low.set()
+            self._low = None
         return job
 
     def drain(self) -> list[Job]:

@@ -15,9 +15,7 @@ class Lane:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
         self.name = destination.name
-        # A few jobs wait ready, so workers stay busy while the dispatcher fetches more;
-        # the attempts in flight are bounded by the number of workers (`concurrency`).
-        self.jobs = Handoff(destination.settings.concurrency)
+        self.jobs = Handoff()  # served by `concurrency` workers: the bound on attempts
         self.scope = anyio.CancelScope()  # the dispatcher's
         self.disabled = False
         self._wakeup = anyio.Event()

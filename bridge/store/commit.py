@@ -14,6 +14,7 @@ from bridge.codec import dumps
 from bridge.store.jobs import CommitItem, Job, render_jobs
 
 _INSERT_SEEN = "INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)"
+_CHUNK = 500  # ids per lookup, well below SQLite's limit on parameters
 _UPSERT_RULE = "INSERT OR REPLACE INTO rule_state VALUES (?, ?, ?, ?, ?)"
 _DELETE_RULE = "DELETE FROM rule_state WHERE tbl = ? AND rule = ? AND venue = ? AND subject = ?"
 _UPSERT_VENUE = "INSERT OR REPLACE INTO venue_state VALUES (?, ?, ?)"
@@ -54,8 +55,11 @@ def commit_items(
     # Coalesced in order, so a later change to the same key in the batch wins.
     rule_state: dict[tuple[str, str, str, str], Any] = {}
     venue_state: dict[tuple[str, str], Any] = {}
+    unseen = _unseen(conn, [item.event.id for item in items])
+    conn.executemany(_INSERT_SEEN, [(event_id, now) for event_id in unseen])
     for item in items:
-        fresh = conn.execute(_INSERT_SEEN, (item.event.id, now)).rowcount == 1
+        fresh = item.event.id in unseen
+        unseen.discard(item.event.id)  # a repeat later in the same batch is not fresh
         for table, (rule, rule_venue, subject), value in item.rule_changes:
             rule_state[(table, rule, rule_venue, subject)] = value
         venue = item.event.venue
@@ -80,3 +84,14 @@ def commit_items(
     if jobs:
         conn.executemany(INSERT_JOB, [job_row(job) for job in jobs])
     return results
+
+
+def _unseen(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Those of ``ids`` not in ``seen`` yet: one query per chunk, not one per event."""
+    known: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        query = f"SELECT id FROM seen WHERE id IN ({marks})"  # noqa: S608 - placeholders only
+        known.update(row[0] for row in conn.execute(query, chunk))
+    return set(ids) - known
