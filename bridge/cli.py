@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service (foreground; systemd runs this)")
     _add_config(run)
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as readable text (default) or one JSON object each",
+    )
 
     replay = commands.add_parser(
         "replay", help="feed recorded raw venue frames through normalize and rules"
@@ -145,7 +151,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bridge.runtime.runner import run
 
-    return run(find_config(args.config))
+    return run(find_config(args.config), args.log_format)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -27,9 +27,9 @@ from bridge.delivery.batcher import GroupCommit
 from bridge.delivery.destinations import Destination, build_destinations, make_client
 from bridge.delivery.lane import Lane
 from bridge.delivery.policy import decide
-from bridge.delivery.quiet import quiet_libraries
 from bridge.delivery.report import Attempt, OnAttempt, Reporter
 from bridge.delivery.stats import DeliveryStats
+from bridge.logs import tame_libraries
 from bridge.store import Job, Store
 
 logger = logging.getLogger("alert_bridge.delivery")
@@ -59,7 +59,7 @@ class Deliverer:
         batch: int = 64,
         on_attempt: OnAttempt | None = None,
     ) -> None:
-        quiet_libraries()
+        tame_libraries()
         self.store = store
         self.config = config
         self.clock = clock

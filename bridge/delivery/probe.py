@@ -12,8 +12,8 @@ import httpx
 from bridge.config import Config
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.destinations import build_destination, make_client
-from bridge.delivery.quiet import quiet_libraries
 from bridge.events import FillEvent, event_id
+from bridge.logs import tame_libraries
 from bridge.rules import Match, Rule, Template
 from bridge.store import Job, render_jobs
 
@@ -79,7 +79,7 @@ async def probe(
     config: Config, name: str, *, client: httpx.AsyncClient | None = None
 ) -> ProbeReport:
     """Send one sample alert to destination ``name`` (one attempt, no outbox, no retry)."""
-    quiet_libraries()
+    tame_libraries()
     job = sample_job(name, time.time())
     # A borrowed client is left open: its owner closes it.
     async with make_client() if client is None else nullcontext(client) as http:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 from pathlib import Path
 
 import anyio
@@ -16,23 +15,15 @@ import anyio
 from bridge import sdnotify
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, UserError
+from bridge.http_endpoint import serve_http
+from bridge.logs import Redactor, literal_secrets, setup_logging, warn_if_exposed
+from bridge.metrics import Histograms
 from bridge.runtime.service import Service
 
 log = logging.getLogger("alert_bridge")
 
 
-def setup_logging(level: str) -> None:
-    """Readable text on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpcore", "websockets"):  # they log URLs, which carry secrets
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-async def _reload(service: Service, path: Path) -> None:
+async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -46,16 +37,26 @@ async def _reload(service: Service, path: Path) -> None:
     except UserError as exc:
         log.error("reload rejected, the running config stays: %s", exc)
         return
+    redactor.add(config.secrets)  # before anything can log the new values
+    logging.getLogger().setLevel(config.bridge.log_level.upper())
     await service.reload(config)
 
 
-async def serve(path: Path, config: Config) -> None:
+async def serve(path: Path, config: Config, redactor: Redactor) -> None:
     """Run until SIGTERM/SIGINT; reload on SIGHUP; keep systemd informed throughout."""
     service = Service(config)
+    histograms = Histograms()
+    service.on_attempt = histograms.observe_attempt
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with anyio.create_task_group() as tg:
             # The watchdog runs from the start: systemd's timer does not wait for READY.
             await tg.start(sdnotify.run_watchdog, service.healthy)
+            if config.bridge.http:
+                # Up before the venues: /healthz answers at once, the rest say "starting".
+                port = await tg.start(
+                    serve_http, config.bridge.http, lambda: service.running, histograms
+                )
+                log.info("health and metrics on %s (port %d)", config.bridge.http, port)
             await tg.start(service.run)
             sdnotify.ready()
             sdnotify.status(config.summary())
@@ -65,7 +66,7 @@ async def serve(path: Path, config: Config) -> None:
                     if signum == signal.SIGHUP:
                         log.info("SIGHUP: reloading %s", path)
                         sdnotify.reloading()
-                        await _reload(service, path)
+                        await _reload(service, path, redactor)
                         sdnotify.ready()  # whether the new config was taken or rejected
                         sdnotify.status(service.config.summary())
                         continue
@@ -79,9 +80,11 @@ async def serve(path: Path, config: Config) -> None:
             tg.cancel_scope.cancel()
 
 
-def run(path: Path) -> int:
+def run(path: Path, log_format: str = "text") -> int:
     """The ``run`` command's body."""
     config = load_config(path)
-    setup_logging(config.bridge.log_level)
-    anyio.run(serve, path, config)
+    redactor = setup_logging(config.bridge.log_level, log_format)
+    redactor.add(config.secrets)
+    warn_if_exposed(path, literal_secrets(path.read_text(encoding="utf-8"), config.secrets), log)
+    anyio.run(serve, path, config, redactor)
     return 0

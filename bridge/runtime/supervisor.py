@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from bridge.codec import dumps
 from bridge.events import ConnectionEvent, Event, event_id
+from bridge.logs import add_session_secrets
 from bridge.runtime.backoff import ReconnectPolicy
 from bridge.venue import (
     AuthFailed,
@@ -133,6 +134,7 @@ class Supervisor:
                 with anyio.fail_after(OPEN_TIMEOUT):
                     self._session = await self.venue.open(self.stream, self.http)
                 self._last_session = self._session
+                add_session_secrets(self._session.secrets)  # before anything can log them
             await self._serve(self._session)
             return False, "connection closed", None
         except AuthFailed as exc:
@@ -186,6 +188,8 @@ class Supervisor:
             if not self.venue.read_only:
                 for frame in self.venue.on_open(self.stream, session, self.clock()):
                     await ws.send(dumps(frame).decode())
+            # Tokens, listenKeys and this connect's signatures join the log redaction.
+            add_session_secrets(session.secrets)
             if self.venue.ready_when == "open":
                 await self._went_up()
             # The reader, pinger and duties run side by side; the first to fail ends the

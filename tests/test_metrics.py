@@ -1,0 +1,371 @@
+"""``render_metrics`` against a real Running: store, committer, deliverer, pipeline, supervisors.
+
+Deliveries go to real loopback receivers that answer 204, 503 and 410; the exposition
+is parsed back and checked both for its values and for being well-formed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from bridge.config import Config, parse_config
+from bridge.delivery import Committer, Deliverer
+from bridge.delivery.stats import DeliveryStats
+from bridge.metrics import (
+    DELIVERY_BUCKETS,
+    Histograms,
+    not_connected,
+    render_metrics,
+)
+from bridge.plugins import plugin_host
+from bridge.rules import RuleEngine
+from bridge.runtime.pipeline import Pipeline
+from bridge.runtime.service import Running
+from bridge.runtime.supervisor import Supervisor
+from bridge.store import Job, Outcome, Store
+from bridge.venue import StateMap
+from tests.delivery_helpers import SECRET, fill_event
+from tests.receivers import Receiver, Reply
+
+pytestmark = pytest.mark.anyio
+
+# -- a parser for the text format, strict enough to catch a malformed exposition ------
+
+_SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)')
+_UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+
+
+@dataclass
+class Exposition:
+    """A parsed exposition: families by name and every sample by (name, labels)."""
+
+    types: dict[str, str] = field(default_factory=dict)
+    helps: dict[str, str] = field(default_factory=dict)
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = field(default_factory=dict)
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sample's value (KeyError if there is no such series)."""
+        return self.samples[(name, frozenset(labels.items()))]
+
+    def series(self, name: str) -> list[dict[str, str]]:
+        """The label sets of every sample named ``name``."""
+        return [dict(labels) for sample, labels in self.samples if sample == name]
+
+    def buckets(self, name: str, **labels: str) -> list[tuple[float, float]]:
+        """A histogram's (upper bound, cumulative count) pairs, in order."""
+        found = [
+            (float(dict(ls)["le"]), value)
+            for (sample, ls), value in self.samples.items()
+            if sample == f"{name}_bucket" and {k: v for k, v in ls if k != "le"} == labels
+        ]
+        return sorted(found)
+
+
+def parse_exposition(text: str) -> Exposition:
+    """Parse Prometheus text format 0.0.4; AssertionError on anything malformed."""
+    parsed = Exposition()
+    assert text.endswith("\n"), "an exposition ends with a newline"
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, _, help_text = line[7:].partition(" ")
+            assert name not in parsed.helps, f"HELP twice for {name}"
+            parsed.helps[name] = help_text
+        elif line.startswith("# TYPE "):
+            name, _, kind = line[7:].partition(" ")
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
+            assert name not in parsed.types, f"TYPE twice for {name}"
+            parsed.types[name] = kind
+        else:
+            match = _SAMPLE.fullmatch(line)
+            assert match, f"malformed sample line: {line!r}"
+            name, label_text, value = match.groups()
+            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            declared = parsed.types.get(name) or (
+                family if parsed.types.get(family) == "histogram" else None
+            )
+            assert declared, f"sample before its # TYPE: {line!r}"
+            labels = _labels(label_text or "")
+            key = (name, frozenset(labels.items()))
+            assert key not in parsed.samples, f"duplicate series: {line!r}"
+            parsed.samples[key] = float(value)  # also accepts +Inf and NaN
+    _check_histograms(parsed)
+    return parsed
+
+
+def _labels(text: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    position = 0
+    while position < len(text):
+        match = _LABEL.match(text, position)
+        assert match, f"malformed labels: {text!r}"
+        value = re.sub(r"\\[\\\"n]", lambda m: _UNESCAPE[m.group(0)], match.group(2))
+        labels[match.group(1)] = value
+        position = match.end()
+    return labels
+
+
+def _check_histograms(parsed: Exposition) -> None:
+    for name, kind in parsed.types.items():
+        if kind != "histogram":
+            continue
+        for labels in parsed.series(f"{name}_count"):
+            buckets = parsed.buckets(name, **labels)
+            counts = [count for _, count in buckets]
+            assert counts == sorted(counts), f"{name} buckets are not cumulative"
+            assert buckets[-1][0] == math.inf, f"{name} has no +Inf bucket"
+            assert buckets[-1][1] == parsed.value(f"{name}_count", **labels)
+            assert parsed.value(f"{name}_sum", **labels) >= 0
+
+
+# -- a Running built from real parts -------------------------------------------------
+
+RULE_WITH_ODD_NAME = 'say "hi" \\ twice'
+
+CONFIG = """
+[bridge]
+state_dir = "{state}"
+http = ""
+
+[venues.gate-main]
+plugin = "gateio"
+api_key = "k"
+api_secret = "s"
+
+[venues.gate-alt]
+plugin = "gateio"
+api_key = "k2"
+api_secret = "s2"
+
+[webhooks.ops]
+url = "{ok}"
+secret = "{secret}"
+
+[webhooks.flaky]
+url = "{flaky}"
+secret = "{secret}"
+retry = ["1h"]
+
+[webhooks.gone]
+url = "{gone}"
+secret = "{secret}"
+concurrency = 1
+
+[webhooks.quiet]
+url = "{ok}"
+secret = "{secret}"
+
+[[rules]]
+name = "every fill"
+on = "fill"
+notify = ["ops", "flaky", "gone"]
+
+[[rules]]
+name = '{odd}'
+on = "balance"
+notify = ["quiet"]
+"""
+
+
+@dataclass
+class Parts:
+    config: Config
+    running: Running
+    histograms: Histograms
+    http: httpx.AsyncClient
+    receivers: dict[str, Receiver]
+
+    def supervise(self, venue: str, stream: str = "main") -> Supervisor:
+        """A real supervisor for ``venue`` (not started: the test sets its status)."""
+        settings = self.config.venues[venue]
+        plugin = plugin_host().venues[settings.plugin](settings.name, settings.options)
+        supervisor = Supervisor(
+            plugin, stream, sink=self.running.pipeline.process, http=self.http, state=StateMap()
+        )
+        self.running.supervisors.append(supervisor)
+        return supervisor
+
+
+@asynccontextmanager
+async def running_parts(tmp_path: Path) -> AsyncIterator[Parts]:
+    """Receivers, then store, deliverer, committer and pipeline wired as the service does."""
+    receivers = {
+        "ok": Receiver([SECRET]),
+        "flaky": Receiver([SECRET], respond=lambda _r: _reply(503)),
+        "gone": Receiver([SECRET], respond=lambda _r: _reply(410)),
+    }
+    async with anyio.create_task_group() as servers:
+        for receiver in receivers.values():
+            await servers.start(receiver.serve)
+        text = CONFIG.format(
+            state=tmp_path / "state",
+            secret=SECRET,
+            odd=RULE_WITH_ODD_NAME,
+            **{name: receiver.url for name, receiver in receivers.items()},
+        )
+        config = parse_config(text, environ={}, venue_plugins=plugin_host().venues)
+        histograms = Histograms()
+        store = Store.open(config.bridge.state_dir)
+        try:
+            engine = RuleEngine(config.rules)
+            deliverer = Deliverer(store, config, on_attempt=histograms.observe_attempt)
+            committer = Committer(store, on_jobs=deliverer.notify)
+            running = Running(store, engine, committer, deliverer, Pipeline(engine, committer))
+            async with httpx.AsyncClient() as http, anyio.create_task_group() as tg:
+                await tg.start(committer.run)
+                await tg.start(deliverer.run)
+                yield Parts(config, running, histograms, http, receivers)
+                await deliverer.shutdown(0)
+                committer.close()
+        finally:
+            store.close()
+        servers.cancel_scope.cancel()
+
+
+async def _reply(status: int) -> Reply:
+    return Reply(status)
+
+
+def _count(stats: DeliveryStats, destination: str, what: str) -> int:
+    mine = stats.destinations.get(destination)
+    return int(getattr(mine, what)) if mine is not None else 0
+
+
+async def test_metrics_report_what_the_parts_counted(tmp_path: Path) -> None:
+    async with running_parts(tmp_path) as parts:
+        running = parts.running
+        await running.pipeline.process("gate-main", [fill_event(1), fill_event(2)], {}, wait=True)
+        await running.pipeline.process("gate-main", [fill_event(1)], {}, wait=True)  # a repeat
+        with anyio.fail_after(10):
+            await running.deliverer.wait_until(
+                lambda s: (
+                    _count(s, "ops", "delivered") == 2
+                    and _count(s, "flaky", "retried") == 2
+                    and _count(s, "gone", "dead") == 2
+                )
+            )
+        main = parts.supervise("gate-main")
+        spot, futures = parts.supervise("gate-alt", "spot"), parts.supervise("gate-alt", "futures")
+        main.status.connected = spot.status.connected = True
+        main.status.frames, spot.status.frames, futures.status.frames = 7, 3, 4
+        spot.status.reconnects, futures.status.reconnects = 1, 2
+        futures.status.frame_errors, futures.status.venue_errors = 5, 1
+
+        metrics = parse_exposition(render_metrics(running, parts.histograms))
+
+    assert metrics.value("alert_bridge_events_total", venue="gate-main", kind="fill") == 2
+    assert metrics.value("alert_bridge_duplicates_total") == 1
+    assert metrics.value("alert_bridge_matches_total", rule="every fill") == 2
+    assert metrics.value("alert_bridge_matches_total", rule=RULE_WITH_ODD_NAME) == 0
+    delivered = {
+        (d, o): metrics.value("alert_bridge_deliveries_total", destination=d, outcome=o)
+        for d in ("ops", "flaky", "gone", "quiet")
+        for o in ("delivered", "retried", "dead", "disabled")
+    }
+    assert {k: v for k, v in delivered.items() if v} == {
+        ("ops", "delivered"): 2,
+        ("flaky", "retried"): 2,
+        ("gone", "dead"): 2,
+        ("gone", "disabled"): 1,
+    }
+    assert metrics.value("alert_bridge_outbox_depth") == 2  # flaky's, due again in an hour
+    assert metrics.value("alert_bridge_dead_letters") == 2  # gone's
+    assert metrics.value("alert_bridge_in_flight") == 0
+    assert metrics.value("alert_bridge_venue_connected", venue="gate-main") == 1
+    assert metrics.value("alert_bridge_venue_connected", venue="gate-alt") == 0  # half up
+    assert metrics.value("alert_bridge_reconnects_total", venue="gate-main") == 0
+    assert metrics.value("alert_bridge_reconnects_total", venue="gate-alt") == 3
+    assert metrics.value("alert_bridge_frame_errors_total", venue="gate-alt") == 5
+    assert metrics.value("alert_bridge_venue_errors_total", venue="gate-alt") == 1
+    assert metrics.value("alert_bridge_frames_total", venue="gate-alt") == 7
+
+    attempts = {
+        d: metrics.value("alert_bridge_delivery_seconds_count", destination=d)
+        for d in ("ops", "flaky", "gone")
+    }
+    assert attempts == {"ops": 2, "flaky": 2, "gone": 1}  # gone's second job was buried
+    assert metrics.series("alert_bridge_event_to_delivery_seconds_count") == [
+        {"destination": "ops"}  # only deliveries count towards event-to-delivery
+    ]
+    assert metrics.value("alert_bridge_event_to_delivery_seconds_count", destination="ops") == 2
+    assert not_connected(running) == ["gate-alt"]
+
+
+async def test_every_required_family_is_declared_even_when_idle(tmp_path: Path) -> None:
+    async with running_parts(tmp_path) as parts:
+        metrics = parse_exposition(render_metrics(parts.running, parts.histograms))
+    expected = {
+        "alert_bridge_events_total": "counter",
+        "alert_bridge_duplicates_total": "counter",
+        "alert_bridge_matches_total": "counter",
+        "alert_bridge_deliveries_total": "counter",
+        "alert_bridge_reconnects_total": "counter",
+        "alert_bridge_frame_errors_total": "counter",
+        "alert_bridge_outbox_depth": "gauge",
+        "alert_bridge_dead_letters": "gauge",
+        "alert_bridge_in_flight": "gauge",
+        "alert_bridge_venue_connected": "gauge",
+        "alert_bridge_delivery_seconds": "histogram",
+        "alert_bridge_event_to_delivery_seconds": "histogram",
+    }
+    assert {name: metrics.types.get(name) for name in expected} == expected
+    assert all(metrics.helps[name] for name in metrics.types)
+    # configured rules and destinations show from the start, at zero
+    assert metrics.value("alert_bridge_matches_total", rule="every fill") == 0
+    assert metrics.value("alert_bridge_deliveries_total", destination="quiet", outcome="dead") == 0
+    assert metrics.value("alert_bridge_outbox_depth") == 0
+
+
+async def test_every_metric_is_documented_with_its_type(tmp_path: Path) -> None:
+    async with running_parts(tmp_path) as parts:
+        metrics = parse_exposition(render_metrics(parts.running, parts.histograms))
+    doc = (Path(__file__).parent.parent / "docs" / "operations.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \| (counter|gauge|histogram) \|", doc, re.M))
+    rendered = {(name.removeprefix("alert_bridge_"), kind) for name, kind in metrics.types.items()}
+    assert rendered == documented
+
+
+def _job(created_at: float) -> Job:
+    return Job("msg_1", "ops", "e1", "fill", "r", "info", "t", "m", b"{}", created_at=created_at)
+
+
+async def test_histograms_bucket_attempts_and_event_to_delivery_by_wall_clock(
+    tmp_path: Path,
+) -> None:
+    histograms = Histograms(clock=lambda: 1042.5)
+    histograms.observe_attempt("ops", _job(1000.0), Outcome("msg_1", "delivered", 1), 0.03)
+    histograms.observe_attempt("ops", _job(1000.0), Outcome("msg_1", "retry", 1), 0.004)
+    histograms.observe_attempt("ops", _job(2000.0), Outcome("msg_1", "delivered", 1), 0.05)
+    async with running_parts(tmp_path) as parts:
+        metrics = parse_exposition(render_metrics(parts.running, histograms))
+    delivery = dict(metrics.buckets("alert_bridge_delivery_seconds", destination="ops"))
+    assert len(delivery) == len(DELIVERY_BUCKETS) + 1
+    assert (delivery[0.005], delivery[0.025], delivery[0.05], delivery[math.inf]) == (1, 1, 3, 3)
+    total = metrics.value("alert_bridge_delivery_seconds_sum", destination="ops")
+    assert total == pytest.approx(0.084)
+    lag = dict(metrics.buckets("alert_bridge_event_to_delivery_seconds", destination="ops"))
+    # 42.5 s, and 0 s for a job "created" in the future (the clock stepped back)
+    assert (lag[0.01], lag[30.0], lag[60.0], lag[math.inf]) == (1, 1, 2, 2)
+    total = metrics.value("alert_bridge_event_to_delivery_seconds_sum", destination="ops")
+    assert total == pytest.approx(42.5)
+
+
+def test_the_parser_rejects_what_prometheus_would() -> None:
+    with pytest.raises(AssertionError, match="before its # TYPE"):
+        parse_exposition("x 1\n")
+    with pytest.raises(AssertionError, match="malformed labels"):
+        parse_exposition('# TYPE x gauge\nx{a="unterminated} 1\n')
+    with pytest.raises(AssertionError, match="not cumulative"):
+        parse_exposition(
+            "# TYPE h histogram\n"
+            'h_bucket{le="1.0"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1.0\nh_count 1\n'
+        )
