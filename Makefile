@@ -14,16 +14,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The example third-party plugin is installed too: its tests and the main suite use it.
+$(VENV)/.installed-test: pyproject.toml examples/venue-plugin/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/venue-plugin
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/alert-bridge demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check bridge plugins tests bench
-	$(BIN)/ruff format --check bridge plugins tests bench
+	$(BIN)/ruff check bridge plugins tests bench examples
+	$(BIN)/ruff format --check bridge plugins tests bench examples
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

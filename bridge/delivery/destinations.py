@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bridge.config import Config, DeliveryConfig
 from bridge.delivery.attempt import AttemptResult
@@ -37,10 +38,14 @@ def make_client() -> httpx.AsyncClient:
     """The HTTP client webhooks share (one pool; redirects off; no proxy from the environment)."""
     # The pool is not the bound (each destination's `concurrency` is), so it never
     # makes a delivery wait for a connection slot that another destination holds.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    # httpx's own transport spends ~1 ms of CPU per request; aiohttp's (C parser) about a
+    # third of that. Same httpx API on top, so timeouts, redirects and tests are unchanged.
     client = httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        limits=limits,
+        transport=AiohttpTransport(trust_env=False, limits=limits),
     )
     # Response bodies are discarded: no need to ask for (and then inflate) compression.
     # Every header costs time in each request, so the defaults nothing reads go too.

@@ -6,8 +6,9 @@
 - :mod:`bridge.testing.gate` — the Gate.io spot fake, a complete example.
 """
 
+from bridge.testing.conformance import check_venue
 from bridge.testing.http import HttpServer, Request, Response
 from bridge.testing.server import FakeVenueServer
 from bridge.testing.waiting import Changes
 
-__all__ = ["Changes", "FakeVenueServer", "HttpServer", "Request", "Response"]
+__all__ = ["Changes", "FakeVenueServer", "HttpServer", "Request", "Response", "check_venue"]
