@@ -25,7 +25,10 @@ def obj(value: Any, what: str = "frame") -> dict[str, Any]:
 
 def need(item: Any, key: str) -> Any:
     """``item[key]``, which must be present and not null."""
-    value = obj(item, "item").get(key)
+    try:
+        value = item.get(key)
+    except AttributeError:  # not a dict: cheaper to find out here than to check first
+        raise FrameError(f"item: expected an object, got {type(item).__name__}") from None
     if value is None:
         raise FrameError(f"{key}: missing")
     return value
@@ -42,14 +45,20 @@ def items(value: Any, what: str = "result") -> list[Any]:
 
 def dec(value: Any, what: str) -> Decimal | None:
     """An exact Decimal from a string or number (floats through their shortest repr)."""
-    if value is None or value == "":
+    kind = type(value)
+    if kind is str:  # the common case first: venues send amounts as text
+        if not value:
+            return None
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise FrameError(f"{what}: expected a number, got {value!r}") from None
+    elif value is None:
         return None
-    if isinstance(value, bool):
+    elif kind is int or kind is float or kind is Decimal:
+        result = Decimal(value) if kind is not float else Decimal(repr(value))
+    else:  # bool, lists, objects: never a number
         raise FrameError(f"{what}: expected a number, got {value!r}")
-    try:
-        result = Decimal(value) if isinstance(value, (str, int)) else Decimal(repr(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise FrameError(f"{what}: expected a number, got {value!r}") from None
     if not result.is_finite():
         raise FrameError(f"{what}: expected a finite number, got {value!r}")
     if result and not -MAX_EXPONENT <= result.adjusted() <= MAX_EXPONENT:
@@ -68,11 +77,10 @@ def need_dec(item: Any, key: str) -> Decimal:
 
 def text(value: Any, what: str) -> str | None:
     """Text from a string or an integer id."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    kind = type(value)
+    if kind is str or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
         return str(value)
     raise FrameError(f"{what}: expected text, got {value!r}")
 

@@ -117,6 +117,11 @@ class StateMap(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
+    @property
+    def changed(self) -> bool:
+        """Whether anything changed since the last drain (checked on every frame)."""
+        return bool(self._changed)
+
     def drain_changes(self) -> dict[str, Any]:
         """Changes since the last call: key -> new value, or None where deleted."""
         changes = {k: self._data.get(k) for k in self._changed}
@@ -130,6 +135,8 @@ E = TypeVar("E", bound=Event)
 
 class NormalizeContext:
     """What a normalizer gets besides the frame: identity, clock, state, problems."""
+
+    __slots__ = ("plugin", "problems", "received_at", "state", "stream", "venue")
 
     def __init__(
         self, venue: str, plugin: str, stream: str, state: StateMap, received_at: int

@@ -252,7 +252,10 @@ class Supervisor:
         classification = self.venue.classify(self.stream, frame)
         signal = classification.signal
         if signal is Signal.DATA:
-            await self._normalize(frame, received_at)
+            events = self._normalize(frame, received_at)
+            # State changes ride with the events; a frame that changed nothing costs nothing.
+            if events or self.state.changed:
+                await self.sink(self.venue.name, events, self.state.drain_changes())
         elif signal is Signal.ACK:
             if self.venue.ready_when == "ack" and not self.status.connected:
                 await self._went_up()
@@ -268,7 +271,8 @@ class Supervisor:
         elif signal is Signal.RECONNECT:
             raise Reconnect(classification.detail or "the venue asked for a reconnect")
 
-    async def _normalize(self, frame: Any, received_at: int) -> None:
+    def _normalize(self, frame: Any, received_at: int) -> list[Event]:
+        """Events from one data frame; bad frames and items are counted, never raised."""
         ctx = NormalizeContext(
             self.venue.name, self.venue.plugin, self.stream, self.state, received_at
         )
@@ -283,9 +287,7 @@ class Supervisor:
             events = []
         for problem in ctx.problems:
             self._frame_error(problem)
-        changes = self.state.drain_changes()
-        if events or changes:
-            await self.sink(self.venue.name, events, changes)
+        return events
 
     def _frame_error(self, problem: str) -> None:
         self.status.frame_errors += 1
