@@ -23,11 +23,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 
-from bridge.events import Event
+from bridge.events import Event, FillEvent, event_id
 from bridge.schema import DURATION, Option, Schema, url_with_scheme
 
 
@@ -158,6 +159,49 @@ class NormalizeContext:
             except FrameError as exc:
                 self.problems.append(f"item {index}: {exc}")
         return events
+
+    def derived_fill(
+        self,
+        *,
+        order_id: str,
+        cumulative: object,
+        base: str | None,
+        quote: str | None,
+        side: str | None,
+        price: Decimal | None,
+        amount: Decimal,
+        notional: Decimal | None,
+        ts: int,
+        raw: Any,
+        symbol: str | None = None,
+    ) -> FillEvent:
+        """A fill computed from an order's cumulative progress (``derived = true``).
+
+        Every venue that only reports cumulative fills uses this, so derived fills share
+        one identity: keyed by the order and the cumulative amount reached, the same fill
+        re-derived after a reconnect or restart always gets the same id.
+        """
+        if symbol is None and base and quote:
+            symbol = f"{base}/{quote}"
+        return FillEvent(
+            id=event_id(self.venue, "fill", "derived", order_id, cumulative),
+            venue=self.venue,
+            plugin=self.plugin,
+            received_at=self.received_at,
+            ts=ts,
+            raw=raw,
+            trade_id=f"{order_id}:{cumulative}",
+            order_id=order_id,
+            symbol=symbol,
+            base=base,
+            quote=quote,
+            side=side,
+            role=None,
+            price=price,
+            amount=amount,
+            notional=notional,
+            derived=True,
+        )
 
     def event(
         self, cls: type[E], *, id: str, ts: int | None = None, raw: Any = None, **fields: Any

@@ -114,22 +114,18 @@ def _derived_fill(
             price: Decimal | None = (value - prior_value) / delta
         else:
             price = update.price
-        fill = ctx.event(
-            FillEvent,
-            id=event_id(ctx.venue, "fill", "derived", update.order_id, key_text(traded)),
-            raw=update.raw,
-            ts=update.ts,
-            trade_id=f"{update.order_id}:{key_text(traded)}",
-            order_id=update.order_id,
-            symbol=update.symbol,
+        fill = ctx.derived_fill(
+            order_id=str(update.order_id),
+            cumulative=key_text(traded),
             base=update.base,
             quote=update.quote,
             side=update.side,
-            role=None,
             price=price,
             amount=delta,
             notional=None if price is None else notional(price, delta),
-            derived=True,
+            ts=update.ts,
+            raw=update.raw,
+            symbol=update.symbol,
         )
     if update.status in ("filled", "canceled", "expired"):
         ctx.state.pop(key, None)  # nothing more will fill: keep the state bounded

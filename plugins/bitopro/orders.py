@@ -18,7 +18,6 @@ from typing import Any
 
 from bridge.plugin import (
     Event,
-    FillEvent,
     FrameError,
     NormalizeContext,
     OrderEvent,
@@ -224,22 +223,16 @@ def _derived_fill(
         )
         quote_amount = None if price is None else notional(price, amount)
     return [
-        ctx.event(
-            FillEvent,
-            # Keyed by the cumulative amount: the same fill re-derived gets the same id.
-            id=event_id(ctx.venue, "fill", "derived", order_id, executed),
-            ts=ts,
-            raw=item,
-            trade_id=f"{order_id}:{executed}",
+        ctx.derived_fill(
             order_id=order_id,
-            symbol=f"{base}/{quote}",
+            cumulative=executed,
             base=base,
             quote=quote,
             side=_lower(item.get("action"), "action"),
-            role=None,
             price=price,
             amount=amount,
             notional=None if quote_amount is None else notional(quote_amount, Decimal(1)),
-            derived=True,
+            ts=ts,
+            raw=item,
         )
     ]

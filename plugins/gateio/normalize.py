@@ -159,22 +159,17 @@ def _derived_fill(
                 or Decimal(0)
             )
         events.append(
-            ctx.event(
-                FillEvent,
-                id=event_id(ctx.venue, "fill", "derived", order_id, filled),
-                raw=item,
-                ts=ts,
-                trade_id=f"{order_id}:{filled}",
+            ctx.derived_fill(
                 order_id=order_id,
-                symbol=f"{base}/{quote}",
+                cumulative=filled,
                 base=base,
                 quote=quote,
                 side=text(item.get("side"), "side"),
-                role=None,
                 price=price,
                 amount=delta,
                 notional=notional(price, delta),
-                derived=True,
+                ts=ts,
+                raw=item,
             )
         )
     if finished:
