@@ -212,7 +212,7 @@ def event_id(venue: str, kind: str, *parts: object) -> str:
     update time and fill state...). The venue *instance* name is part of the id so two
     accounts on one venue never collide.
     """
-    text = "\x1f".join([venue, kind, *(str(p) for p in parts)])
+    text = "\x1f".join((venue, kind, *map(str, parts)))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

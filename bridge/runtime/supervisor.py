@@ -27,6 +27,7 @@ from bridge.logs import add_session_secrets
 from bridge.runtime.backoff import ReconnectPolicy
 from bridge.venue import (
     AuthFailed,
+    Classification,
     Duty,
     FrameError,
     NormalizeContext,
@@ -223,10 +224,25 @@ class Supervisor:
                     self.status.touch()
 
     async def _reader(self, ws: ClientConnection) -> None:
+        # The data path is inlined here (no coroutine per frame): it runs for every frame.
+        venue, stream, state, status = self.venue, self.stream, self.state, self.status
         while True:
             message = await ws.recv()
             self._last_frame = time.monotonic()
-            await self._on_message(message)
+            status.frames += 1
+            try:
+                frame = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                self._frame_error(f"not JSON: {_preview(message)}")
+                continue
+            classification = venue.classify(stream, frame)
+            if classification.signal is not Signal.DATA:
+                await self._on_signal(classification)
+                continue
+            events = self._normalize(frame, int(self.clock() * 1000))
+            # State changes ride with the events; a frame that changed nothing costs nothing.
+            if events or state.changed:
+                await self.sink(venue.name, events, state.drain_changes())
 
     async def _watchdog(self, idle: float) -> None:
         """Reconnect when no frame came for ``idle`` seconds.
@@ -241,22 +257,10 @@ class Supervisor:
                 raise Reconnect(f"no frame for {idle:g}s (idle watchdog)")
             await anyio.sleep(left)
 
-    async def _on_message(self, message: str | bytes) -> None:
-        received_at = int(self.clock() * 1000)
-        self.status.frames += 1
-        try:
-            frame = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            self._frame_error(f"not JSON: {_preview(message)}")
-            return
-        classification = self.venue.classify(self.stream, frame)
+    async def _on_signal(self, classification: Classification) -> None:
+        """Act on a frame that is not data: acks, readiness, errors, reconnect requests."""
         signal = classification.signal
-        if signal is Signal.DATA:
-            events = self._normalize(frame, received_at)
-            # State changes ride with the events; a frame that changed nothing costs nothing.
-            if events or self.state.changed:
-                await self.sink(self.venue.name, events, self.state.drain_changes())
-        elif signal is Signal.ACK:
+        if signal is Signal.ACK:
             if self.venue.ready_when == "ack" and not self.status.connected:
                 await self._went_up()
         elif signal is Signal.READY:

@@ -12,9 +12,11 @@ def classify_frame(frame: Any, pong_channel: str) -> Classification:
     """Pong, ack, error (auth or other), upgrade, or data."""
     if not isinstance(frame, dict):
         return DATA  # the normalizer reports it as malformed
+    event = frame.get("event")
+    if event == "update" and not frame.get("error"):
+        return DATA  # nearly every frame: decided before anything else is looked at
     if frame.get("channel") == pong_channel:
         return Classification(Signal.PONG)
-    event = frame.get("event")
     if event == "upgrade":
         # Documented for spot; the Unified server is the same family and gets the same.
         return Classification(Signal.RECONNECT, "the venue asked for a reconnect (upgrade)")
