@@ -34,8 +34,15 @@ unit: $(VENV)/.installed-test
 
 test: lint typecheck unit
 
+# Speed is measured here, never in timed tests. Each prints its figure and its target.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/webhooks.py --rounds 5
+	$(BIN)/python bench/ws_pipeline.py
+	$(BIN)/python bench/e2e.py --seconds 60
+	$(BIN)/python bench/bitopro_snapshot.py --runs 50
+	$(BIN)/python bench/skinshark_instances.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
