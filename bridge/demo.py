@@ -13,6 +13,7 @@ from typing import Any, TextIO
 import anyio
 
 from bridge.config import parse_config
+from bridge.logs import setup_logging
 from bridge.runtime.service import Running, Service
 from bridge.testing.gate import GateSpotFake, balance, usertrade
 from bridge.testing.waiting import Changes
@@ -225,4 +226,6 @@ def _describe_webhook(verified: bool, payload: Any) -> str:
 
 def run_demo(out: TextIO, *, forever: bool = False) -> int:
     """The ``demo`` command's body."""
+    # The scenario drops a connection on purpose: the warning it logs is expected noise.
+    setup_logging("error")
     return anyio.run(Demo(out).run, forever)
