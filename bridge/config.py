@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bridge.apprise_urls import load_apprise
 from bridge.errors import ConfigError, Problem, UserError
 from bridge.interpolation import Interpolator
 from bridge.rules import Rule, compile_rules
@@ -75,10 +76,19 @@ def _webhook_secrets(value: Any) -> list[str]:
 
 def _apprise_urls(value: Any) -> list[str]:
     items: list[str] = non_empty_list(value)
+    # Never echo a URL in these messages: Apprise URLs embed tokens.
     for index, item in enumerate(items):
         if "://" not in item:
-            # never echo the URL: Apprise URLs embed tokens
             raise ValueError(f"urls[{index}] is not an Apprise URL (scheme://...)")
+    _, unusable = load_apprise(items)  # caught at `check`, not as dead letters later
+    if unusable:
+        index = unusable[0]
+        scheme = items[index].split("://", 1)[0]
+        raise ValueError(
+            f"urls[{index}]: Apprise cannot use this {scheme}:// URL (an "
+            "unknown service, or a field missing or malformed; see the "
+            "Apprise wiki for that service's URL format)"
+        )
     return items
 
 

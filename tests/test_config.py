@@ -343,6 +343,22 @@ def test_apprise_url_errors_never_echo_the_url(make_config: MakeConfig) -> None:
     assert "SECRETTOKEN" not in "\n".join(lines)
 
 
+def test_apprise_urls_apprise_cannot_use_are_config_errors(
+    make_config: MakeConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = problems_of(
+        make_config,
+        '[notifiers.n]\nurls = ["json://127.0.0.1:9/ok", "nosuchservice://SECRETTOKEN@host"]\n',
+    )
+    assert lines == [
+        "config.toml: notifiers.n.urls: urls[1]: Apprise cannot use this "
+        "nosuchservice:// URL (an unknown service, or a field missing or "
+        "malformed; see the Apprise wiki for that service's URL format)"
+    ]
+    captured = capsys.readouterr()
+    assert "SECRETTOKEN" not in captured.out + captured.err  # Apprise's own log stays quiet
+
+
 def test_rotation_secret_list(make_config: MakeConfig) -> None:
     config = make_config(
         '[webhooks.w]\nurl = "http://x"\nsecret = '

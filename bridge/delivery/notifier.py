@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
-from typing import Any
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 
+from bridge.apprise_urls import load_apprise
 from bridge.config import NotifierConfig
 from bridge.delivery.attempt import AttemptResult
 from bridge.store import Job
@@ -28,17 +27,10 @@ class AppriseDestination:
     kind = "apprise"
 
     def __init__(self, settings: NotifierConfig) -> None:
-        import apprise  # here, not at module import: loading its plugins takes a while
-
         self.name = settings.name
         self.settings = settings
-        self._apprise: Any = apprise.Apprise()
-        with warnings.catch_warnings():
-            # Adding the first URL loads Apprise's plugins, and one imports the deprecated
-            # `imghdr` module: Apprise's to fix, and nothing an operator can act on.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            # Apprise URLs embed tokens: problems name the index in `urls`, never the URL.
-            self.unusable = [i for i, u in enumerate(settings.urls) if not self._apprise.add(u)]
+        # Apprise URLs embed tokens: problems name the index in `urls`, never the URL.
+        self._apprise, self.unusable = load_apprise(settings.urls)
         self._slots = anyio.CapacityLimiter(settings.concurrency)
 
     async def send(self, job: Job) -> AttemptResult:
