@@ -21,15 +21,14 @@ import pytest
 from bridge.config import parse_config
 from bridge.logs import (
     TAMED,
-    TRANSIENT_LIMIT,
     BridgeHandler,
-    Redactor,
     add_session_secrets,
     literal_secrets,
     setup_logging,
     warn_if_exposed,
 )
 from bridge.plugins import plugin_host
+from bridge.redaction import TRANSIENT_LIMIT, Redactor
 
 log = logging.getLogger("alert_bridge.test")
 

@@ -16,8 +16,9 @@ from bridge import sdnotify
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, UserError
 from bridge.http_endpoint import serve_http
-from bridge.logs import Redactor, literal_secrets, setup_logging, warn_if_exposed
+from bridge.logs import literal_secrets, setup_logging, warn_if_exposed
 from bridge.metrics import Histograms
+from bridge.redaction import Redactor
 from bridge.runtime.service import Service
 
 log = logging.getLogger("alert_bridge")
