@@ -104,19 +104,19 @@ BRIDGE_SCHEMA = Schema(
     )
 )
 
-_DELIVERY_OPTIONS = (
+DELIVERY_OPTIONS = (
     Option("timeout", DURATION, default=10.0),
     Option("retry", DURATION_LIST, default=DEFAULT_RETRY),
     Option("max_attempts", POSITIVE_INTEGER, default=8),
     Option("concurrency", POSITIVE_INTEGER, default=4),
 )
-NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *_DELIVERY_OPTIONS))
+NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *DELIVERY_OPTIONS))
 WEBHOOK_SCHEMA = Schema(
     (
         Option("url", url_with_scheme("https", "http")),
         Option("secret", _webhook_secrets, secret=True),
         Option("headers", TEXT_TABLE, default={}),
-        *_DELIVERY_OPTIONS,
+        *DELIVERY_OPTIONS,
     )
 )
 
@@ -164,6 +164,15 @@ class WebhookConfig(DeliveryConfig):
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class PluginDestinationConfig(DeliveryConfig):
+    """One ``[KIND.NAME]`` table of a destination kind a plugin registered."""
+
+    kind: str
+    options: dict[str, Any]
+    factory: Any  # the plugin's Destination class, which builds the instance
+
+
 @dataclass
 class Config:
     """A validated configuration."""
@@ -173,13 +182,15 @@ class Config:
     venues: dict[str, VenueConfig] = field(default_factory=dict)
     notifiers: dict[str, NotifierConfig] = field(default_factory=dict)
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
+    #: destinations of kinds plugins registered, by name
+    plugin_destinations: dict[str, PluginDestinationConfig] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
     #: values that must never be logged: resolved ${...} values and secret-typed keys
     secrets: frozenset[str] = frozenset()
 
     @property
     def destinations(self) -> dict[str, DeliveryConfig]:
-        return {**self.notifiers, **self.webhooks}
+        return {**self.notifiers, **self.webhooks, **self.plugin_destinations}
 
     def summary(self) -> str:
         return (
@@ -228,11 +239,13 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
     venue_plugins: Mapping[str, Any] | None = None,
     excluded_plugins: Collection[str] = (),
+    destination_plugins: Mapping[str, Any] | None = None,
 ) -> Config:
     """Validate a configuration given as TOML text (see :func:`load_config`).
 
     ``venue_plugins`` maps plugin names to Venue classes (default: the loaded plugins);
-    ``excluded_plugins`` are installed ones the allow-list left out, for a better error.
+    ``excluded_plugins`` are installed ones the allow-list left out, for a better error;
+    ``destination_plugins`` maps destination kinds (sections) to Destination classes.
     """
     try:
         document = tomllib.loads(text, parse_float=Decimal)
@@ -245,14 +258,18 @@ def parse_config(
         host = plugin_host()
         venue_plugins = host.venues
         excluded_plugins = host.excluded
+        if destination_plugins is None:
+            destination_plugins = host.destinations
+    destination_plugins = destination_plugins or {}
+    sections = (*SECTIONS, *destination_plugins)
     problems = Problems()
     interpolator = Interpolator(env)
     document = interpolator.resolve(document, "", problems)
     for key in document:
-        if key not in SECTIONS:
+        if key not in sections:
             problems.add(
                 key,
-                f"unknown section{did_you_mean(key, SECTIONS)}; sections: {', '.join(SECTIONS)}",
+                f"unknown section{did_you_mean(key, sections)}; sections: {', '.join(sections)}",
             )
     secrets: set[str] = set(interpolator.resolved)
     bridge = _bridge(document.get("bridge", {}), env, problems)
@@ -269,10 +286,13 @@ def parse_config(
             f'"{name}" is also a notifier; destination names must '
             "be unique so that rules can name them",
         )
+    plugged = _plugin_destinations(
+        document, destination_plugins, problems, secrets, taken={**notifiers, **webhooks}
+    )
     rules = compile_rules(
         document.get("rules", []),
         venues=venues,
-        destinations={**notifiers, **webhooks},
+        destinations={**notifiers, **webhooks, **plugged},
         problems=problems,
     )
     if problems:
@@ -285,6 +305,7 @@ def parse_config(
         webhooks={
             n: WebhookConfig(name=n, secrets=v.pop("secret"), **v) for n, v in webhooks.items()
         },
+        plugin_destinations=plugged,
         rules=rules,
         secrets=frozenset(s for s in secrets if s),
     )
@@ -369,4 +390,35 @@ def _destinations(
             item = options.get(key)
             secrets.update(item if isinstance(item, list) else [str(item)] if item else [])
         found[name] = options
+    return found
+
+
+def _plugin_destinations(
+    document: dict[str, Any],
+    kinds: Mapping[str, Any],
+    problems: Problems,
+    secrets: set[str],
+    *,
+    taken: Collection[str],
+) -> dict[str, PluginDestinationConfig]:
+    """``[KIND.NAME]`` tables of plugin destination kinds, validated by each kind's schema."""
+    found: dict[str, PluginDestinationConfig] = {}
+    delivery_keys = {o.name for o in DELIVERY_OPTIONS}
+    for kind, factory in kinds.items():
+        tables = _destinations(
+            document.get(kind, {}), kind, factory.config_schema(), problems, secrets
+        )
+        for name, options in tables.items():
+            if name in taken or name in found:
+                problems.add(
+                    f"{kind}.{name}",
+                    f'"{name}" names another destination too; '
+                    "destination names must be unique so that rules can name them",
+                )
+                continue
+            own = {k: v for k, v in options.items() if k not in delivery_keys}
+            delivery = {k: v for k, v in options.items() if k in delivery_keys}
+            found[name] = PluginDestinationConfig(
+                name=name, kind=kind, options=own, factory=factory, **delivery
+            )
     return found

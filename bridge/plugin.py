@@ -6,6 +6,10 @@ internals, so a third-party plugin can do everything a built-in one does.
 
 from __future__ import annotations
 
+# Destinations pull in delivery and the store; imported last, so that venue plugins
+# (which import this module early) never see a half-initialised core.
+from bridge.delivery.attempt import AttemptResult
+from bridge.destination import Destination
 from bridge.events import (
     AccountEvent,
     BalanceEvent,
@@ -47,6 +51,7 @@ from bridge.schema import (
     one_of,
     url_with_scheme,
 )
+from bridge.store import Job
 from bridge.venue import (
     DATA,
     IGNORE,
@@ -74,15 +79,18 @@ __all__ = [
     "TEXT",
     "TEXT_LIST",
     "AccountEvent",
+    "AttemptResult",
     "AuthFailed",
     "BalanceEvent",
     "Classification",
     "ConnectionEvent",
     "DepositEvent",
+    "Destination",
     "Duty",
     "Event",
     "FillEvent",
     "FrameError",
+    "Job",
     "NormalizeContext",
     "NoticeEvent",
     "Option",

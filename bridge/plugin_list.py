@@ -27,6 +27,10 @@ def describe(host: PluginHost) -> list[dict[str, Any]]:
                 "options": cls.config_schema().names(),
             }
         )
+    for kind, cls in sorted(host.destinations.items()):
+        plugins[host.destination_owner[kind]]["destinations"].append(
+            {"kind": kind, "options": cls.config_schema().names()}
+        )
     return list(plugins.values())
 
 
@@ -41,6 +45,11 @@ def print_plugins(out: TextIO, *, as_json: bool = False) -> int:
         out.write(f"{plugin['name']} {plugin['version']}\n")
         for venue in plugin["venues"]:
             out.write(f"  venue {venue['name']}: {', '.join(venue['kinds'])}\n")
+        for destination in plugin["destinations"]:
+            out.write(
+                f"  destination kind [{destination['kind']}.NAME]: "
+                f"{', '.join(destination['options'])}\n"
+            )
     if host.excluded:
         out.write(f"not loaded ({ALLOW_LIST_VARIABLE}): {', '.join(sorted(host.excluded))}\n")
     return 0

@@ -36,6 +36,7 @@ class PluginHost:
     venues: dict[str, type[Venue]] = field(default_factory=dict)
     venue_owner: dict[str, str] = field(default_factory=dict)
     destinations: dict[str, Any] = field(default_factory=dict)
+    destination_owner: dict[str, str] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # names the allow-list left out
     versions: dict[str, str] = field(default_factory=dict)  # plugin name -> version
 
@@ -116,6 +117,8 @@ def _collect(host: PluginHost) -> None:
         owner = impl.plugin_name
 
         def register_destination(kind: str, cls: Any, owner: str = owner) -> None:
+            from bridge.destination import Destination  # deferred: it pulls in delivery
+
             if kind in host.destinations or kind in (
                 "notifiers",
                 "webhooks",
@@ -124,7 +127,14 @@ def _collect(host: PluginHost) -> None:
                 "rules",
             ):
                 raise PluginError(f'destination kind "{kind}" from plugin "{owner}" is taken')
+            if not isinstance(cls, type) or not issubclass(cls, Destination):
+                raise PluginError(
+                    f'plugin "{owner}" registered destination kind "{kind}" with '
+                    f"{cls!r}, which is not a bridge.plugin.Destination subclass"
+                )
+            cls.kind = kind  # the section name its tables live under
             host.destinations[kind] = cls
+            host.destination_owner[kind] = owner
 
         impl.function(register=register_destination)
 

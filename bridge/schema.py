@@ -28,8 +28,13 @@ class Problems:
         self.poisoned: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
-        if path not in self.poisoned:
+        if not self._poisoned(path):
             self.items.append(Problem(path, message))
+
+    def _poisoned(self, path: str) -> bool:
+        # A bad value poisons its own path and the paths of what contains it
+        # (``urls[0]`` poisons ``urls``): their checks would only report the same fault.
+        return any(p == path or p.startswith((f"{path}[", f"{path}.")) for p in self.poisoned)
 
     def poison(self, path: str, message: str) -> None:
         """Report ``message`` at ``path`` and ignore any further problem there."""

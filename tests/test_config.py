@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bridge.config import Config, find_config, load_config, parse_config
+from bridge.destination import Destination
 from bridge.errors import ConfigError, UserError
 from bridge.plugins import plugin_host
+from bridge.schema import NON_EMPTY_TEXT, Option
 from tests.conftest import REPO
 
 MakeConfig = Callable[..., Config]
@@ -410,3 +412,46 @@ def test_allow_list_explains_an_excluded_plugin(monkeypatch: pytest.MonkeyPatch)
     assert 'unknown venue plugin "bitopro" (it is installed but' in str(caught.value)
     assert "$ALERT_BRIDGE_LOAD_PLUGINS leaves it out" in str(caught.value)
     assert plugin_host().venues  # the process-wide host is unaffected
+
+
+class FileSink(Destination):
+    """A plugin destination kind for these tests."""
+
+    options = (Option("path", NON_EMPTY_TEXT),)
+
+
+def plugin_config(text: str) -> Config:
+    return parse_config(
+        text,
+        environ={},
+        venue_plugins=plugin_host().venues,
+        destination_plugins={"files": FileSink},
+    )
+
+
+def test_plugin_destination_kinds_are_sections_validated_by_their_schema() -> None:
+    config = plugin_config(
+        '[files.audit]\npath = "/var/log/a.jsonl"\nmax_attempts = 3\n'
+        '[[rules]]\nname = "r"\non = "fill"\nnotify = ["audit"]\n'
+    )
+    audit = config.plugin_destinations["audit"]
+    assert (audit.kind, audit.options, audit.max_attempts, audit.factory) == (
+        "files",
+        {"path": "/var/log/a.jsonl"},
+        3,
+        FileSink,
+    )
+    assert audit.retry == [5, 30, 120, 600, 3600, 10800, 21600]  # the delivery defaults
+    assert "audit" in config.destinations and config.rules[0].notify == ("audit",)
+    with pytest.raises(ConfigError) as caught:
+        plugin_config(
+            '[files.audit]\npaht = "x"\n[webhooks.audit]\nurl = "http://x"\n'
+            'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n'
+        )
+    assert str(caught.value).splitlines() == [
+        'config.toml: files.audit.paht: unknown key (did you mean "path"?); allowed keys: '
+        "path, timeout, retry, max_attempts, concurrency",
+        "config.toml: files.audit.path: required key is missing",
+        'config.toml: files.audit: "audit" names another destination too; destination names '
+        "must be unique so that rules can name them",
+    ]

@@ -20,6 +20,7 @@ import pluggy
 import pytest
 
 from bridge import hookimpl, hookspecs
+from bridge.destination import Destination
 from bridge.errors import PluginError
 from bridge.plugins import PluginHost, _collect, load_plugins
 from tests.conftest import REPO
@@ -31,6 +32,7 @@ ENVIRON = {
     "FEED_TOKEN": "feed-token-0123",
     "OPS_HOOK_URL": "https://ops.example.com/hook",
     "OPS_HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "AUDIT_LOG": "/tmp/alert-bridge-audit.jsonl",
 }
 
 
@@ -59,6 +61,11 @@ def test_alert_bridge_plugins_lists_the_installed_example() -> None:
         "url",
         "idle_timeout",
     }
+    assert plugin["destinations"] == [
+        {"kind": "jsonl", "options": ["path", "timeout", "retry", "max_attempts", "concurrency"]}
+    ]
+    text = cli("plugins").stdout
+    assert "destination kind [jsonl.NAME]: path, timeout" in text
     text = cli("plugins").stdout
     assert "jsonws 0.1.0\n  venue jsonws: order, fill, balance, deposit, account, notice" in text
 
@@ -66,7 +73,7 @@ def test_alert_bridge_plugins_lists_the_installed_example() -> None:
 def test_alert_bridge_check_accepts_the_example_config() -> None:
     result = cli("check", "-c", str(EXAMPLE), environ=ENVIRON)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 venues, 1 destinations, 3 rules" in result.stdout
+    assert "1 venues, 2 destinations, 3 rules" in result.stdout
 
 
 def test_alert_bridge_check_names_every_broken_mapping(tmp_path: Path) -> None:
@@ -114,7 +121,7 @@ def destination_plugin(name: str, *kinds: str) -> ModuleType:
     @hookimpl
     def alert_bridge_register_destinations(register: Callable[[str, object], None]) -> None:
         for kind in kinds:
-            register(kind, dict)
+            register(kind, type(f"Sink_{kind}", (Destination,), {}))
 
     module.alert_bridge_register_destinations = alert_bridge_register_destinations  # type: ignore[attr-defined]
     return module
@@ -134,7 +141,8 @@ def host_with(*modules: ModuleType) -> PluginHost:
 
 def test_hook_alert_bridge_register_destinations_collects_new_kinds() -> None:
     host = host_with(destination_plugin("bus", "kafka", "nats"))
-    assert host.destinations == {"kafka": dict, "nats": dict}
+    assert {k: v.kind for k, v in host.destinations.items()} == {"kafka": "kafka", "nats": "nats"}
+    assert all(issubclass(v, Destination) for v in host.destinations.values())
 
 
 @pytest.mark.parametrize("kind", ["webhooks", "notifiers", "rules"])

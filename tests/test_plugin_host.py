@@ -10,7 +10,7 @@ import pytest
 
 from bridge import hookimpl, hookspecs
 from bridge.errors import PluginError
-from bridge.plugin import Venue
+from bridge.plugin import Destination, Venue
 from bridge.plugins import DEFAULT_PLUGINS, PluginHost, _collect, load_plugins
 
 BUILTINS = {"gateio", "gateio_unified", "bitmusa", "bitopro", "skinshark"}
@@ -95,12 +95,25 @@ def test_misspelled_hook_fails_at_start_up() -> None:
         host_with(module)
 
 
-def test_destination_hook() -> None:
+def destination_module(cls: object) -> ModuleType:
     module = ModuleType("bus")
 
     @hookimpl
     def alert_bridge_register_destinations(register: Callable[[str, object], None]) -> None:
-        register("kafka", object)
+        register("kafka", cls)
 
     module.alert_bridge_register_destinations = alert_bridge_register_destinations  # type: ignore[attr-defined]
-    assert host_with(module).destinations == {"kafka": object}
+    return module
+
+
+def test_destination_hook() -> None:
+    class Kafka(Destination):
+        pass
+
+    assert host_with(destination_module(Kafka)).destinations == {"kafka": Kafka}
+    assert Kafka.kind == "kafka"  # the section its tables live under
+
+
+def test_a_destination_that_is_not_a_destination_class_is_refused() -> None:
+    with pytest.raises(PluginError, match=r"not a bridge\.plugin\.Destination subclass"):
+        host_with(destination_module(object))

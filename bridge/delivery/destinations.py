@@ -58,6 +58,10 @@ def build_destination(config: Config, name: str, client: httpx.AsyncClient) -> D
     """The destination ``name`` from ``config`` (KeyError if there is none)."""
     if name in config.webhooks:
         return WebhookDestination(config.webhooks[name], client)
+    if name in config.plugin_destinations:
+        settings = config.plugin_destinations[name]
+        built: Destination = settings.factory(name, settings.options, settings)
+        return built
     return AppriseDestination(config.notifiers[name])
 
 

@@ -13,6 +13,7 @@ ENVIRON = {
     "FEED_TOKEN": "feed-token-0123",
     "OPS_HOOK_URL": "https://ops.example.com/hook",
     "OPS_HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "AUDIT_LOG": "/tmp/alert-bridge-audit.jsonl",
 }
 
 
@@ -31,7 +32,7 @@ def check(config: str, tmp_path: Path) -> tuple[int, str]:
 
 def test_the_example_config_is_valid(tmp_path: Path) -> None:
     code, output = check(EXAMPLE.read_text(), tmp_path)
-    assert (code, "ok: 1 venues, 1 destinations, 3 rules" in output) == (0, True), output
+    assert (code, "ok: 1 venues, 2 destinations, 3 rules" in output) == (0, True), output
 
 
 def test_url_and_token_are_required(tmp_path: Path) -> None:

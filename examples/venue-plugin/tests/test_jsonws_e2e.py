@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from bridge.testing.webhooks import WebhookReceiver
 from feed_support import TOKEN, RunService
@@ -34,14 +38,29 @@ async def hook() -> AsyncIterator[WebhookReceiver]:
         yield receiver
 
 
-def environ(feed: JsonFeedFake, hook: WebhookReceiver) -> dict[str, str]:
+@pytest.fixture
+def audit(tmp_path: Path) -> Path:
+    """Where the example's ``[jsonl.audit]`` destination appends alerts."""
+    return tmp_path / "audit.jsonl"
+
+
+def environ(feed: JsonFeedFake, hook: WebhookReceiver, audit: Path) -> dict[str, str]:
     """What example.toml reads from the environment."""
     return {
+        "AUDIT_LOG": str(audit),
         "FEED_URL": f"{feed.url}/v1/stream",
         "FEED_TOKEN": TOKEN,
         "OPS_HOOK_URL": hook.hook_url,
         "OPS_HOOK_SECRET": HOOK_SECRET,
     }
+
+
+def audited(audit: Path) -> list[str]:
+    """Trade ids of the fills in the audit file, in the order they were appended."""
+    if not audit.exists():
+        return []
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    return sorted(line["data"]["trade_id"] for line in lines if line["type"] == "fill")
 
 
 def alerts(hook: WebhookReceiver, kind: str) -> list[dict[str, Any]]:
@@ -51,9 +70,9 @@ def alerts(hook: WebhookReceiver, kind: str) -> list[dict[str, Any]]:
 
 
 async def test_a_large_fill_alerts_once_and_a_small_one_never(
-    feed: JsonFeedFake, hook: WebhookReceiver, run_service: RunService
+    feed: JsonFeedFake, hook: WebhookReceiver, run_service: RunService, audit: Path
 ) -> None:
-    async with run_service(environ(feed, hook)) as service:
+    async with run_service(environ(feed, hook, audit)) as service:
         await feed.changes.wait_for(lambda: "fills" in feed.subscribed, 15)
         assert feed.latest.request is not None
         assert feed.latest.request.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -63,6 +82,11 @@ async def test_a_large_fill_alerts_once_and_a_small_one_never(
         await feed.push(fill("T-3", "1"))  # 30000 USDT
         # Frames are handled in order: once T-3 is delivered, T-1 and the repeat were seen.
         await hook.changes.wait_for(lambda: len(hook.deliveries) >= 2, 15)
+        # The same alerts also reach the plugin's own destination kind, [jsonl.audit]. A
+        # file sends no notice when written: re-read it, yielding between reads.
+        with anyio.fail_after(15):
+            while audited(audit) != ["T-2", "T-3"]:
+                await anyio.lowlevel.checkpoint()
         assert service.process.returncode is None
     fills = alerts(hook, "fill")
     assert [(f["trade_id"], f["notional"], f["rule"]) for f in fills] == [
@@ -75,10 +99,10 @@ async def test_a_large_fill_alerts_once_and_a_small_one_never(
 
 
 async def test_a_rejected_token_alerts_and_a_fixed_one_recovers(
-    feed: JsonFeedFake, hook: WebhookReceiver, run_service: RunService
+    feed: JsonFeedFake, hook: WebhookReceiver, run_service: RunService, audit: Path
 ) -> None:
     feed.token = "the-rotated-token"  # the config's token is no longer valid
-    async with run_service(environ(feed, hook)) as service:
+    async with run_service(environ(feed, hook, audit)) as service:
         await hook.changes.wait_for(lambda: bool(alerts(hook, "connection")), 15)
         [down, *_] = alerts(hook, "connection")
         assert (down["state"], down["rule"]) == ("auth_failed", "feed auth failed")

@@ -112,6 +112,14 @@ class JsonWs(Venue):
 
 
 @hookimpl
+def alert_bridge_register_destinations(register: Callable[[str, Any], None]) -> None:
+    """This plugin also adds a destination kind: ``[jsonl.NAME]`` tables."""
+    from alert_bridge_jsonws.audit import JsonLinesFile
+
+    register("jsonl", JsonLinesFile)
+
+
+@hookimpl
 def alert_bridge_register_venues(register: Callable[[str, type[Venue]], None]) -> None:
     """Offer the ``jsonws`` venue."""
     register("jsonws", JsonWs)
