@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -79,9 +79,6 @@ def write_config(path: Path, text: str, **values: object) -> Path:
     """Write a config file; ``values`` are substituted into ``text`` with str.format."""
     path.write_text(text.format(**values))
     return path
-
-
-Condition = Callable[[], bool]
 
 
 def example_rule(name: str) -> str:

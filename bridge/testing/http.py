@@ -40,7 +40,6 @@ class Response:
     status: int = 200
     body: bytes | str | Any = b""
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # answer only after this long (to exercise client timeouts)
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -125,8 +124,6 @@ class HttpServer:
                 self.requests.append(request)
                 self.changes.notify()
                 response = await self.handle(request)
-                if response.delay:
-                    await asyncio.sleep(response.delay)
                 payload, headers = response.encode()
                 head = [
                     f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}",
