@@ -36,7 +36,6 @@ logger = logging.getLogger("alert_bridge.delivery")
 
 GONE_ERROR = "the destination answered 410 Gone; disabled until the config is reloaded"
 UNKNOWN_ERROR = "the destination is no longer in the config"
-CHECKPOINT_EVERY = 32  # outcome batches; quick writes on the loop never checkpoint
 
 
 class Deliverer:
@@ -83,7 +82,6 @@ class Deliverer:
         self._recorder: GroupCommit[Attempt, None] = GroupCommit(
             self._record, after=self._recorded, inline=self._record_now, linger=0.02
         )
-        self._records = 0
         self._work: TaskGroup | None = None
         self._dispatch: TaskGroup | None = None
         self._http: httpx.AsyncClient | None = None
@@ -256,9 +254,6 @@ class Deliverer:
         return result
 
     def _record_now(self, attempts: list[Attempt]) -> list[None] | None:
-        self._records += 1
-        if self._records % CHECKPOINT_EVERY == 0:
-            return None  # via the thread, whose write may checkpoint the WAL
         if not self.store.record_now([attempt.outcome for attempt in attempts]):
             return None
         return [None] * len(attempts)

@@ -3,10 +3,12 @@
 Writes go through :meth:`Database.write` (one lock, one ``BEGIN IMMEDIATE``
 transaction). Reads borrow a connection from a small pool of readers, which WAL lets
 read while a write is in progress, so a long group commit never stalls the event loop.
+WAL checkpoints run in a thread of their own, never inside a commit.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from bridge.errors import BridgeError
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's (the CLI's)
-AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+CHECKPOINT_INTERVAL = 1.0  # seconds between background checkpoints, while writes happen
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")  # the PRAGMA's levels (it takes no parameter)
 
 _JOB_COLUMNS = """
@@ -55,14 +57,69 @@ CREATE TABLE IF NOT EXISTS dead ({_JOB_COLUMNS}, died_at REAL NOT NULL);
 """
 
 
+log = logging.getLogger("alert_bridge.store")
+
+
 class StoreError(BridgeError):
     """The state database cannot be opened or used."""
+
+
+class Checkpointer:
+    """Copies committed WAL pages into the database file, from its own thread.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 WAL pages
+    and can hold it for tens of milliseconds, while every alert behind it waits. Here a
+    PASSIVE checkpoint runs about once a second after writes: it never waits for, or
+    blocks, the writer or the readers, and (the sqlite3 module releases the GIL while
+    SQLite works) leaves the event loop alone too.
+    """
+
+    def __init__(self, path: Path, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.path = path
+        self.interval = interval
+        self.dirty = False  # set by each write; plain assignment is atomic under the GIL
+        self.passed = threading.Event()  # set after each completed pass (tests wait on it)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread after one last checkpoint of what is pending."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            while not self._stop.wait(self.interval):
+                self._checkpoint(conn)
+            self._checkpoint(conn)
+        finally:
+            conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:  # another process checkpointing: next time, then
+            log.debug("WAL checkpoint skipped: %s", exc)
+            self.dirty = True
+            return
+        self.passed.set()
 
 
 class Database:
     """One WAL-mode SQLite file: a locked writer connection and pooled readers."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "FULL",
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
         if synchronous not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self.path = path
@@ -73,9 +130,18 @@ class Database:
         self._readers: list[sqlite3.Connection] = []  # every reader, to close them
         try:
             self._writer = self._connect(synchronous)
-            self._migrate()
+            # Checkpoints are the Checkpointer's job, never a commit's.
+            self._writer.execute("PRAGMA wal_autocheckpoint = 0")
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+        self.checkpointer = Checkpointer(path, checkpoint_interval)
+        try:
+            self._migrate()
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+            raise
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         # check_same_thread is off because calls arrive from anyio worker threads; the
@@ -117,6 +183,7 @@ class Database:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield from _transaction(conn)
+                self.checkpointer.dirty = True
             finally:
                 if not durable:
                     conn.execute(f"PRAGMA synchronous = {self._synchronous}")
@@ -126,8 +193,8 @@ class Database:
         """A non-durable transaction if one can start right now; else yields None.
 
         For small writes from the event loop: it never waits for the lock (held by a
-        thread or another process), never fsyncs, never checkpoints the WAL — any of
-        which could hold the loop for milliseconds. Checkpoints happen in :meth:`write`.
+        thread or another process) and never fsyncs — either could hold the loop for
+        milliseconds. (No write checkpoints the WAL: the :class:`Checkpointer` does.)
         """
         if not self._lock.acquire(blocking=False):
             yield None
@@ -136,17 +203,16 @@ class Database:
         try:
             conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:  # another process is writing
                 yield None
                 return
             yield from _transaction(conn)
+            self.checkpointer.dirty = True
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
             self._lock.release()
 
     @contextmanager
@@ -167,6 +233,7 @@ class Database:
 
     def close(self) -> None:
         """Close every connection (waits for a write in progress)."""
+        self.checkpointer.close()
         with self._lock, self._pool_lock:
             for conn in self._readers:
                 conn.close()

@@ -15,7 +15,7 @@ from typing import Any
 from bridge.rules import RuleState
 from bridge.store import outbox, state
 from bridge.store.commit import commit_items
-from bridge.store.db import FILENAME, Database, StoreError
+from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError
 from bridge.store.jobs import CommitItem, Job, Outcome
 
 SEEN_RETENTION = 7 * 86400.0
@@ -38,6 +38,7 @@ class Store:
         create: bool = True,
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
     ) -> Store:
         """Open (and by default create) the state database in ``state_dir``."""
         state_dir = Path(state_dir)
@@ -51,7 +52,10 @@ class Store:
                 f"{state_dir}: no state database here (check [bridge].state_dir; "
                 "it is created when the service first runs)"
             )
-        return cls(Database(state_dir / FILENAME, synchronous=synchronous), clock=clock)
+        database = Database(
+            state_dir / FILENAME, synchronous=synchronous, checkpoint_interval=checkpoint_interval
+        )
+        return cls(database, clock=clock)
 
     def close(self) -> None:
         """Close the database."""
