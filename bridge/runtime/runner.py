@@ -6,8 +6,10 @@ config is logged with all its problems while the old one keeps running.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
+import sys
 from pathlib import Path
 
 import anyio
@@ -22,6 +24,12 @@ from bridge.redaction import Redactor
 from bridge.runtime.service import Service
 
 log = logging.getLogger("alert_bridge")
+
+# How long a thread that wants the GIL waits for the running one (Python's default: 5 ms).
+# Every commit hands its batch to the writer thread and back; behind an event loop busy
+# with frames and deliveries, each hand-over waited up to the full 5 ms, which was most of
+# the p99 latency of an alert. 1 ms costs a little throughput for a much shorter tail.
+GIL_SWITCH_INTERVAL = 0.001
 
 
 async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
@@ -59,6 +67,7 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
                 )
                 log.info("health and metrics on %s (port %d)", config.bridge.http, port)
             await tg.start(service.run)
+            _freeze_heap()
             sdnotify.ready()
             sdnotify.status(config.summary())
 
@@ -81,11 +90,24 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
             tg.cancel_scope.cancel()
 
 
+def _freeze_heap() -> None:
+    """Exempt everything alive after start-up from future garbage collections.
+
+    The modules, plugins and config (some 45,000 objects) live as long as the process;
+    a full collection walking them all stalls the event loop for about 25 ms, several
+    times a minute under load, and every alert in flight waits that long. Frozen, a
+    full collection walks only what the running service allocated since.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def run(path: Path, log_format: str = "text") -> int:
     """The ``run`` command's body."""
     config = load_config(path)
     redactor = setup_logging(config.bridge.log_level, log_format)
     redactor.add(config.secrets)
     warn_if_exposed(path, literal_secrets(path.read_text(encoding="utf-8"), config.secrets), log)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     anyio.run(serve, path, config, redactor)
     return 0
