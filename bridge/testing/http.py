@@ -1,7 +1,8 @@
 """A small HTTP/1.1 server on loopback for venue REST steps and webhook receivers.
 
 Enough HTTP for tests and demos: keep-alive, Content-Length bodies, routes by method and
-path. Every request is recorded so tests can assert on what a client sent.
+path. Every request is recorded so tests can assert on what a client sent (``record=False``
+keeps nothing, for benchmarks that send hundreds of thousands).
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ SelfHttpServer = TypeVar("SelfHttpServer", bound="HttpServer")
 class HttpServer:
     """Serve ``routes`` on 127.0.0.1; use as ``async with HttpServer() as server``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, record: bool = True) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.requests: list[Request] = []
+        self.record = record
         self.changes = Changes()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -121,7 +123,8 @@ class HttpServer:
                 request = await _read_request(reader)
                 if request is None:
                     break
-                self.requests.append(request)
+                if self.record:
+                    self.requests.append(request)
                 self.changes.notify()
                 response = await self.handle(request)
                 payload, headers = response.encode()
