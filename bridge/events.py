@@ -7,6 +7,7 @@ the JSON codec, the rule compiler and the templates all read :data:`FIELD_TYPES`
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import types
 import typing
@@ -210,10 +211,21 @@ def event_id(venue: str, kind: str, *parts: object) -> str:
 
     ``parts`` is the venue's own identity of the fact (a trade id; an order id with its
     update time and fill state...). The venue *instance* name is part of the id so two
-    accounts on one venue never collide.
+    accounts on one venue never collide. The id is the BLAKE2b-128 of the fields joined
+    by U+001F.
     """
-    text = "\x1f".join((venue, kind, *map(str, parts)))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    digest = _id_prefix(venue, kind).copy()
+    for part in parts:
+        digest.update(b"\x1f")
+        digest.update((part if type(part) is str else str(part)).encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _id_prefix(venue: str, kind: str) -> hashlib.blake2b:
+    # Hashing continues from a copy of "venue␟kind": half the cost of hashing it afresh,
+    # on every event of every frame.
+    return hashlib.blake2b(f"{venue}\x1f{kind}".encode(), digest_size=16)
 
 
 def market_symbol(base: str, quote: str) -> str:
