@@ -191,6 +191,7 @@ async def test_malformed_frames_are_counted_and_the_connection_survives(world: W
         await world.subscribed()
         fake = world.fake
         await fake.push("this is not json")
+        await fake.latest.send(b'{"channel": "\xff"}', text=True)  # a text frame, not UTF-8
         await fake.update("spot.usertrades", [{**usertrade(4), "price": "abc"}])  # wrong type
         await fake.update("spot.usertrades", [{"id": 5}])  # missing fields
         await fake.update("spot.usertrades", "not a list")
@@ -199,7 +200,7 @@ async def test_malformed_frames_are_counted_and_the_connection_survives(world: W
         )  # bad item, good item
         with anyio.fail_after(15):
             await world.hook.wait_until(lambda r: len(r.requests) >= 1)
-        await service.wait_for_log("malformed frame", count=5)
+        await service.wait_for_log("malformed frame", count=6)
         assert len(fake.connections) == 1  # never reconnected
     assert [f["trade_id"] for f in world.fills()] == ["8"]
     assert "item 0: amount: missing" in service.log

@@ -224,25 +224,41 @@ class Supervisor:
                     self.status.touch()
 
     async def _reader(self, ws: ClientConnection) -> None:
-        # The data path is inlined here (no coroutine per frame): it runs for every frame.
+        # The data path is inlined here, its lookups hoisted out of the loop: it runs for
+        # every frame, and at 50,000 frames/s a coroutine or a lookup per frame shows.
         venue, stream, state, status = self.venue, self.stream, self.state, self.status
+        name, plugin, sink, clock = venue.name, venue.plugin, self.sink, self.clock
+        classify, normalize = venue.classify, venue.normalize
+        recv, loads, monotonic, data = ws.recv, orjson.loads, time.monotonic, Signal.DATA
         while True:
-            message = await ws.recv()
-            self._last_frame = time.monotonic()
+            # Bytes, undecoded: orjson reads UTF-8 itself (checking it), so decoding to str
+            # first would only copy every frame; invalid UTF-8 becomes a counted "not JSON"
+            # frame rather than a closed connection.
+            message = await recv(decode=False)
+            self._last_frame = monotonic()
             status.frames += 1
             try:
-                frame = orjson.loads(message)
+                frame = loads(message)
             except orjson.JSONDecodeError:
                 self._frame_error(f"not JSON: {_preview(message)}")
                 continue
-            classification = venue.classify(stream, frame)
-            if classification.signal is not Signal.DATA:
+            classification = classify(stream, frame)
+            if classification.signal is not data:
                 await self._on_signal(classification)
                 continue
-            events = self._normalize(frame, int(self.clock() * 1000))
+            ctx = NormalizeContext(name, plugin, stream, state, int(clock() * 1000))
+            try:
+                events = normalize(stream, frame, ctx)
+            except Exception as exc:  # a bad frame, or a normalizer bug: count it, read on
+                self._normalizer_failed(exc)
+                events = []
+            for problem in ctx.problems:  # bad items inside a good frame
+                self._frame_error(problem)
             # State changes ride with the events; a frame that changed nothing costs nothing.
-            if events or state.changed:
-                await self.sink(venue.name, events, state.drain_changes())
+            if state.changed:
+                await sink(name, events, state.drain_changes())
+            elif events:
+                await sink(name, events, {})
 
     async def _watchdog(self, idle: float) -> None:
         """Reconnect when no frame came for ``idle`` seconds.
@@ -275,23 +291,12 @@ class Supervisor:
         elif signal is Signal.RECONNECT:
             raise Reconnect(classification.detail or "the venue asked for a reconnect")
 
-    def _normalize(self, frame: Any, received_at: int) -> list[Event]:
-        """Events from one data frame; bad frames and items are counted, never raised."""
-        ctx = NormalizeContext(
-            self.venue.name, self.venue.plugin, self.stream, self.state, received_at
-        )
-        try:
-            events = self.venue.normalize(self.stream, frame, ctx)
-        except FrameError as exc:
+    def _normalizer_failed(self, exc: Exception) -> None:
+        if isinstance(exc, FrameError):
             self._frame_error(str(exc))
-            events = []
-        except Exception as exc:  # a normalizer bug: count it, keep the connection
-            log.exception("%s: normalizer failed on a frame", self.label)
-            self._frame_error(f"normalizer error: {_describe(exc, self._secrets())}")
-            events = []
-        for problem in ctx.problems:
-            self._frame_error(problem)
-        return events
+            return
+        log.exception("%s: normalizer failed on a frame", self.label, exc_info=exc)
+        self._frame_error(f"normalizer error: {_describe(exc, self._secrets())}")
 
     def _frame_error(self, problem: str) -> None:
         self.status.frame_errors += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from typing import Any
 
@@ -30,19 +29,29 @@ from bridge.plugin import (
 _FINISHED_OPEN = {"open": "open", "filled": "filled"}
 
 
-@functools.lru_cache(maxsize=4096)
+_PAIRS: dict[str, tuple[str, str, str]] = {}  # an account trades few pairs: remember them
+_MAX_PAIRS = 4096
+
+
 def split_pair(pair: str) -> tuple[str, str, str]:
-    """``BTC_USDT`` -> (``BTC``, ``USDT``, ``BTC/USDT``); cached: an account trades few pairs."""
+    """``BTC_USDT`` -> (``BTC``, ``USDT``, ``BTC/USDT``)."""
+    known = _PAIRS.get(pair)
+    if known is not None:
+        return known
     base, sep, quote = pair.partition("_")
     if not sep or not base or not quote:
         raise FrameError(f"currency_pair: not BASE_QUOTE: {pair!r}")
     base, quote = base.upper(), quote.upper()
-    return base, quote, f"{base}/{quote}"
+    parts = (base, quote, f"{base}/{quote}")
+    if len(_PAIRS) < _MAX_PAIRS:  # bounded: pairs come from the venue, not from us
+        _PAIRS[pair] = parts
+    return parts
 
 
 def _time_ms(item: dict[str, Any], ms_key: str, s_key: str) -> int:
-    if item.get(ms_key) not in (None, ""):
-        return millis(item[ms_key], ms_key)  # may carry a fraction: "1605176741123.456"
+    ms = item.get(ms_key)
+    if ms is not None and ms != "":
+        return millis(ms, ms_key)  # may carry a fraction: "1605176741123.456"
     return millis(need(item, s_key), s_key, seconds=True)
 
 
@@ -52,11 +61,12 @@ def usertrade(ctx: NormalizeContext, item: Any) -> list[Event]:
     trade_id = need_text(item, "id")
     base, quote, symbol = split_pair(need_text(item, "currency_pair"))
     price, amount = need_dec(item, "price"), need_dec(item, "amount")
+    venue = ctx.venue
     # Built directly rather than through ctx.event: this is the hottest path of the venue.
     return [
         FillEvent(
-            id=event_id(ctx.venue, "fill", trade_id),
-            venue=ctx.venue,
+            id=event_id(venue, "fill", trade_id),
+            venue=venue,
             plugin=ctx.plugin,
             received_at=ctx.received_at,
             raw=item,
