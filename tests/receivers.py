@@ -1,14 +1,15 @@
 """Loopback HTTP receivers for delivery tests: real sockets on 127.0.0.1, nothing mocked.
 
-``Receiver`` speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for httpx
-and for Apprise's ``json://`` notifier (requests). Every request is recorded; with
-``secrets`` given, each is verified with the ``standardwebhooks`` library — an
-implementation we did not write — once per secret, so rotation is checked for real.
-A test scripts the answers with ``respond`` and waits on conditions, never on time.
+``Receiver`` is the test kit's ``HttpServer`` answering on every path (httpx and Apprise's
+``json://`` notifier post to it). Every request is recorded; with ``secrets`` given, each
+is verified with the ``standardwebhooks`` library — an implementation we did not write —
+once per secret, so rotation is checked for real. A test scripts the answers with
+``respond`` and waits on conditions, never on time.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,22 +17,17 @@ from typing import Any
 
 import anyio
 import orjson
-from anyio.abc import SocketStream, TaskStatus
-from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.abc import TaskStatus
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request"}
+from bridge.testing import http
 
 
 @dataclass
-class Request:
+class Request(http.Request):
     """One request as the receiver saw it."""
 
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
     at: float  # time.monotonic() on arrival
     #: per configured secret: did standardwebhooks verify the request with it?
     verified: list[bool] = field(default_factory=list)
@@ -56,20 +52,21 @@ async def accept(request: Request) -> Reply:
     return Reply(204)
 
 
-class Receiver:
+class Receiver(http.HttpServer):
     """A local HTTP server that records (and verifies) every request it gets."""
 
     def __init__(self, secrets: list[str] | None = None, respond: Responder = accept) -> None:
+        super().__init__(record=False)  # it keeps its own, richer records
         self.secrets = list(secrets or [])
         self._verifiers = [Webhook(s) for s in self.secrets]
         self.respond = respond
-        self.requests: list[Request] = []
-        self.port = 0
-        self._changed = anyio.Event()
+        self.requests: list[Request] = []  # type: ignore[assignment]
+        self._failure: Exception | None = None
+        self._failed = anyio.Event()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{super().url}/hook"
 
     @property
     def accepted(self) -> list[Request]:
@@ -77,48 +74,34 @@ class Receiver:
         return [r for r in self.requests if 200 <= r.status < 300]
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Listen on 127.0.0.1 (a free port) until cancelled."""
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        async with listener:
+        """Listen on 127.0.0.1 (a free port) until cancelled, then close every connection."""
+        async with self:
             task_status.started()
-            await listener.serve(self._connection)
+            await self._failed.wait()
+        raise AssertionError("the receiver could not answer a request") from self._failure
 
     async def wait_until(self, condition: Callable[[Receiver], bool]) -> None:
         """Return once ``condition(self)`` holds (checked after every request)."""
-        while not condition(self):
-            await self._changed.wait()
+        await self.changes.wait_for(lambda: condition(self), timeout=math.inf)
 
-    async def _connection(self, stream: SocketStream) -> None:
-        reader = BufferedByteReceiveStream(stream)
-        async with stream:
-            try:
-                while True:
-                    await self._exchange(reader, stream)
-            except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError):
-                return  # the client closed (or was killed): that is its business
-
-    async def _exchange(self, reader: BufferedByteReceiveStream, stream: SocketStream) -> None:
-        head = await reader.receive_until(b"\r\n\r\n", 65536)
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        body = await reader.receive_exactly(int(headers.get("content-length", "0")))
-        request = Request(method, path, headers, body, time.monotonic())
-        self._verify(request)
-        self.requests.append(request)
-        self._notify()
-        reply = await self.respond(request)
-        request.status = reply.status
-        self._notify()
-        await stream.send(_encode(reply))
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+    async def handle(self, request: http.Request) -> http.Response:
+        mine = Request(
+            request.method, request.target, request.headers, request.body, time.monotonic()
+        )
+        try:
+            self._verify(mine)
+            self.requests.append(mine)
+            self.changes.notify()
+            reply = await self.respond(mine)
+        except Exception as error:
+            # A broken script must fail the test that runs it (``serve`` raises), not pass
+            # for an outage of the receiver.
+            self._failure = error
+            self._failed.set()
+            return http.Response(500)
+        mine.status = reply.status
+        self.changes.notify()
+        return http.Response(reply.status, reply.body, reply.headers)
 
     def _verify(self, request: Request) -> None:
         for verifier in self._verifiers:
@@ -129,13 +112,6 @@ class Receiver:
                 request.verified.append(False)
         if not self._verifiers and request.body:
             request.payload = orjson.loads(request.body)
-
-
-def _encode(reply: Reply) -> bytes:
-    reason = REASONS.get(reply.status, "Status")
-    lines = [f"HTTP/1.1 {reply.status} {reason}", f"content-length: {len(reply.body)}"]
-    lines += [f"{k}: {v}" for k, v in reply.headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body
 
 
 def script(*replies: Reply) -> Responder:

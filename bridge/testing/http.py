@@ -86,7 +86,7 @@ class HttpServer:
         self.record = record
         self.changes = Changes()
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
         self.port = 0
 
     def route(self, method: str, path: str, handler: Handler) -> None:
@@ -102,10 +102,12 @@ class HttpServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        """Stop listening, close every connection, cancel handlers still answering."""
         if self._server is not None:
             self._server.close()
-            for writer in list(self._writers):  # keep-alive clients would hold it open
-                writer.close()
+            for writer, task in list(self._connections.items()):
+                writer.close()  # keep-alive clients would hold it open
+                task.cancel()  # a handler that never answers would outlive the server
             await self._server.wait_closed()
 
     async def handle(self, request: Request) -> Response:
@@ -117,7 +119,9 @@ class HttpServer:
         return await result if isinstance(result, Awaitable) else result
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[writer] = task
         try:
             while True:
                 request = await _read_request(reader)
@@ -137,8 +141,10 @@ class HttpServer:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server closed: this task is the connection's own, nobody awaits it
         finally:
-            self._writers.discard(writer)
+            self._connections.pop(writer, None)
             writer.close()
 
 
