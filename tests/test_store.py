@@ -11,7 +11,7 @@ import pytest
 from bridge.dryrun import webhook_body
 from bridge.rules import RuleEngine
 from bridge.store import CommitItem, Outcome, Store, StoreError, job_id
-from bridge.store.db import FILENAME
+from bridge.store.db import FALLBACK_CHECKPOINT_PAGES, FILENAME
 from bridge.store.jobs import iso_timestamp
 from tests.delivery_helpers import SECRET, commit_items, fill_event, make_config
 
@@ -250,13 +250,14 @@ def test_record_now_never_waits_for_the_writer(config, store: Store, tmp_path: P
     conn = store.db._writer
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # the Checkpointer's
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == FALLBACK_CHECKPOINT_PAGES
 
 
-def _rows_in_main_file(state_dir: Path, tmp_path: Path) -> int:
+def _rows_in_main_file(store: Store, tmp_path: Path) -> int:
     """Seen rows in the database file alone, as if the WAL beside it were lost."""
     copy = tmp_path / "main-only.sqlite3"
-    copy.write_bytes((state_dir / FILENAME).read_bytes())
+    with store.db.checkpointer.lock:  # never a copy torn by a pass under way
+        copy.write_bytes(store.db.path.read_bytes())
     conn = sqlite3.connect(copy)
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'seen'").fetchone():
@@ -271,10 +272,10 @@ def test_commits_leave_checkpoints_to_the_checkpointer(config, tmp_path: Path) -
     store = Store.open(state_dir, checkpoint_interval=3600)  # no periodic pass in this test
     try:
         store.commit(commit_items(RuleEngine(config.rules), [1, 2, 3]))
-        assert _rows_in_main_file(state_dir, tmp_path) == 0  # committed, in the WAL only
+        assert _rows_in_main_file(store, tmp_path) == 0  # committed, in the WAL only
         store.db.checkpointer.close()  # its last pass
         assert store.db.checkpointer.passed.is_set()
-        assert _rows_in_main_file(state_dir, tmp_path) == 3
+        assert _rows_in_main_file(store, tmp_path) == 3
     finally:
         store.close()
 
@@ -285,8 +286,22 @@ def test_the_checkpointer_runs_periodically_after_writes(config, tmp_path: Path)
     try:
         store.commit(commit_items(RuleEngine(config.rules), [1, 2, 3]))
         # A pass that began before the commit may report first: wait for the next.
-        while _rows_in_main_file(state_dir, tmp_path) != 3:
+        while _rows_in_main_file(store, tmp_path) != 3:
             assert store.db.checkpointer.passed.wait(5), "no checkpoint within 5 s"
             store.db.checkpointer.passed.clear()
+    finally:
+        store.close()
+
+
+def test_a_failing_checkpoint_is_logged_and_retried(config, tmp_path: Path, caplog) -> None:
+    store = Store.open(tmp_path / "state", checkpoint_interval=3600)
+    checkpointer = store.db.checkpointer
+    checkpointer._conn.close()  # from now on every pass fails, as on a broken disk
+    try:
+        store.commit(commit_items(RuleEngine(config.rules), [1]))
+        checkpointer.close()  # its last pass fails: logged, not raised, still pending
+        assert "WAL checkpoint failed" in caplog.text
+        assert checkpointer.dirty and not checkpointer.passed.is_set()
+        assert store.jobs()  # the writer and readers carry on regardless
     finally:
         store.close()

@@ -21,6 +21,7 @@ FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's (the CLI's)
 CHECKPOINT_INTERVAL = 1.0  # seconds between background checkpoints, while writes happen
+FALLBACK_CHECKPOINT_PAGES = 10_000  # the writer checkpoints itself only past this (~40 MB)
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")  # the PRAGMA's levels (it takes no parameter)
 
 _JOB_COLUMNS = """
@@ -71,14 +72,19 @@ class Checkpointer:
     and can hold it for tens of milliseconds, while every alert behind it waits. Here a
     PASSIVE checkpoint runs about once a second after writes: it never waits for, or
     blocks, the writer or the readers, and (the sqlite3 module releases the GIL while
-    SQLite works) leaves the event loop alone too.
+    SQLite works) leaves the event loop alone too. Should this thread fail, the writer's
+    own checkpoint at :data:`FALLBACK_CHECKPOINT_PAGES` still bounds the WAL.
     """
 
     def __init__(self, path: Path, interval: float = CHECKPOINT_INTERVAL) -> None:
         self.path = path
         self.interval = interval
         self.dirty = False  # set by each write; plain assignment is atomic under the GIL
-        self.passed = threading.Event()  # set after each completed pass (tests wait on it)
+        self.passed = threading.Event()  # set after each complete pass (tests wait on it)
+        self.lock = threading.Lock()  # held during a pass: outside it the main file is whole
+        self._failing = False
+        # Opened here, so a database this thread could not open fails the open itself.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
@@ -89,22 +95,34 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             while not self._stop.wait(self.interval):
-                self._checkpoint(conn)
-            self._checkpoint(conn)
+                self._checkpoint()
+            self._checkpoint()
         finally:
-            conn.close()
+            self._conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+    def _checkpoint(self) -> None:
         if not self.dirty:
             return
         self.dirty = False
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:  # another process checkpointing: next time, then
-            log.debug("WAL checkpoint skipped: %s", exc)
+            with self.lock:
+                busy, frames, copied = self._conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+        except Exception as exc:  # never let the thread die: it would stop checkpoints
+            self.dirty = True
+            if not self._failing:
+                self._failing = True
+                log.warning("WAL checkpoint failed (retrying every %gs): %s", self.interval, exc)
+            return
+        if self._failing:
+            self._failing = False
+            log.warning("WAL checkpoints work again")
+        if busy or copied < frames:
+            # Another connection was checkpointing, or a reader still needed older pages:
+            # the rest goes next time, even if nothing is written meanwhile.
             self.dirty = True
             return
         self.passed.set()
@@ -130,11 +148,15 @@ class Database:
         self._readers: list[sqlite3.Connection] = []  # every reader, to close them
         try:
             self._writer = self._connect(synchronous)
-            # Checkpoints are the Checkpointer's job, never a commit's.
-            self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+            # Checkpoints are the Checkpointer's job; a commit does one only if it fails.
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_CHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
-        self.checkpointer = Checkpointer(path, checkpoint_interval)
+        try:
+            self.checkpointer = Checkpointer(path, checkpoint_interval)
+        except sqlite3.Error as exc:
+            self._writer.close()
+            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
         try:
             self._migrate()
         except BaseException as exc:
@@ -193,8 +215,8 @@ class Database:
         """A non-durable transaction if one can start right now; else yields None.
 
         For small writes from the event loop: it never waits for the lock (held by a
-        thread or another process) and never fsyncs — either could hold the loop for
-        milliseconds. (No write checkpoints the WAL: the :class:`Checkpointer` does.)
+        thread or another process), never fsyncs, never checkpoints the WAL — any of
+        which could hold the loop for milliseconds.
         """
         if not self._lock.acquire(blocking=False):
             yield None
@@ -203,6 +225,7 @@ class Database:
         try:
             conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:  # another process is writing
@@ -213,6 +236,7 @@ class Database:
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_CHECKPOINT_PAGES}")
             self._lock.release()
 
     @contextmanager
