@@ -117,8 +117,8 @@ def millis(value: Any, what: str, *, seconds: bool = False) -> int:
         whole, _, fraction = value.partition(".")
         if (
             len(whole) <= MILLIS_DIGITS  # int() of a long string is slow, or refused
+            and value.isascii()  # isdigit() alone takes "²" and other digits Decimal refuses
             and whole.isdigit()
-            and whole.isascii()
             and (fraction.isdigit() or not fraction)
         ):
             result = int(whole)

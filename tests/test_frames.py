@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bridge.events import event_id
@@ -43,6 +43,8 @@ def outcome(read: Any, *args: Any) -> object:
 
 
 @given(numeric_text)
+@example("1605176741123.²")  # a digit to str.isdigit(), not to Decimal
+@example("１６０５")  # fullwidth digits
 def test_millis_from_text_matches_the_decimal_definition(value: str) -> None:
     expected = reference_millis(value) if value else None
     assert outcome(millis, value, "t") == expected
