@@ -6,7 +6,7 @@ normalize into events) with a sink that counts events. Both run in the same proc
 taking turns for ``--rounds`` rounds (this machine's speed drifts from second to second);
 the median of the rounds' ratios is the figure.
 
-Run: .venv/bin/python bench/ws_pipeline.py [--frames 200000] [--rounds 3]
+Run: .venv/bin/python bench/ws_pipeline.py [--frames 200000] [--rounds 5]
 Target (issue #4): normalizer path at least 0.5 of the raw loop.
 """
 
@@ -79,7 +79,7 @@ async def raw_loop(frames: list[str]) -> float:
     async with server, websockets.connect(url, compression=None, max_size=None) as ws:
         started = time.perf_counter()
         for _ in range(len(frames)):
-            await ws.recv()
+            await ws.recv(decode=False)  # bytes, as the supervisor reads them
         return time.perf_counter() - started
 
 
@@ -136,6 +136,6 @@ async def main(count: int, rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     anyio.run(main, args.frames, args.rounds)

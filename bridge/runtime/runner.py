@@ -96,7 +96,9 @@ def _freeze_heap() -> None:
     The modules, plugins and config (some 45,000 objects) live as long as the process;
     a full collection walking them all stalls the event loop for about 25 ms, several
     times a minute under load, and every alert in flight waits that long. Frozen, a
-    full collection walks only what the running service allocated since.
+    full collection walks only what the running service allocated since. (A frozen
+    object is still freed when its last reference goes; only a reference cycle among
+    frozen objects would stay, and a reload replaces a few config objects at most.)
     """
     gc.collect()
     gc.freeze()
