@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bridge import __version__
 from bridge.codec import read_events
-from bridge.config import find_config, load_config
+from bridge.config import find_config, load_bridge_settings, load_config
 from bridge.dryrun import dry_run
 from bridge.errors import ConfigError, UserError
 
@@ -130,7 +130,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     from bridge.delivery import commands  # deferred: keeps `check` and `test` quick to start
 
-    store = commands.open_store(load_config(find_config(args.config)))
+    # Only [bridge] is read: the outbox stays reachable without the venues' secrets, and
+    # while the rest of the config is broken (when it is most likely to be needed).
+    store = commands.open_store(load_bridge_settings(find_config(args.config)).state_dir)
     try:
         if args.outbox_command == "list":
             return commands.list_jobs(store, sys.stdout, dead=args.dead)

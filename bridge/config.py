@@ -220,8 +220,13 @@ def load_config(
 ) -> Config:
     """Read, interpolate and validate ``path``; ConfigError lists every problem."""
     path = Path(path)
+    text = _read_config(path)
+    return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
+
+
+def _read_config(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(
             f"{path}: config file not found (pass -c PATH or set "
@@ -229,7 +234,29 @@ def load_config(
         ) from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read config file: {exc.strerror}") from None
-    return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
+
+
+def load_bridge_settings(
+    path: str | Path, *, environ: Mapping[str, str] | None = None
+) -> BridgeSettings:
+    """Only the ``[bridge]`` table of ``path``, for commands that need nothing else.
+
+    The ``outbox`` commands read just the state directory: they work without the
+    venues' and destinations' secrets, and while the rest of the file is broken.
+    """
+    text = _read_config(Path(path))
+    source = str(path)
+    try:
+        document = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [Problem("", f"invalid TOML: {exc}")]) from None
+    env = os.environ if environ is None else environ
+    problems = Problems()
+    table = Interpolator(env).resolve(document.get("bridge", {}), "bridge", problems)
+    settings = _bridge(table, env, problems)
+    if problems:
+        raise ConfigError(source, problems.items)
+    return settings
 
 
 def parse_config(

@@ -118,6 +118,25 @@ def test_outbox_without_state_is_a_one_line_error(tmp_path: Path, capsys) -> Non
     assert err.count("\n") == 1 and "no state database here" in err
 
 
+def test_outbox_needs_only_the_bridge_table(queued, capsys, monkeypatch) -> None:
+    # The venues' secrets are unset and a rule is broken: the outbox is still reachable.
+    path, jobs = queued
+    text = path.read_text().replace(f'secret = "{SECRET}"', 'secret = "${HOOK_SECRET}"')
+    path.write_text(text + '\n[[rules]]\nname = "broken"\non = "no such kind"\n')
+    monkeypatch.delenv("HOOK_SECRET", raising=False)
+    assert run(capsys, "check", "-c", str(path))[0] == 2  # the config is invalid...
+    code, out, _ = run(capsys, "outbox", "list", "--dead", "-c", str(path))
+    assert code == 0 and jobs[0].id in out  # ...yet its outbox can be read
+
+
+def test_outbox_reports_a_bad_bridge_table_with_its_path(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[bridge]\nstate_dir = "${NO_SUCH_VARIABLE_HERE}"\n')
+    code, out, err = run(capsys, "outbox", "list", "-c", str(path))
+    assert code == 2 and out == ""  # a config error, as `check` would report it
+    assert "bridge.state_dir" in err and "NO_SUCH_VARIABLE_HERE" in err
+
+
 @pytest.mark.anyio
 async def test_notify_test_reports_a_delivery(tmp_path: Path, capsys) -> None:
     receiver = Receiver([SECRET])

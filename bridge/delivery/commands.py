@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 import anyio
@@ -14,10 +15,10 @@ from bridge.store import Job, Store, StoreError
 from bridge.units import did_you_mean, quote_list
 
 
-def open_store(config: Config) -> Store:
-    """The state database of ``config``, which must exist already."""
+def open_store(state_dir: Path) -> Store:
+    """The state database in ``state_dir``, which must exist already."""
     try:
-        return Store.open(config.bridge.state_dir, create=False)
+        return Store.open(state_dir, create=False)
     except StoreError as exc:
         raise UserError(str(exc)) from None
 
