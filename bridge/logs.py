@@ -98,17 +98,40 @@ def setup_logging(level: str, fmt: str = "text", *, stream: TextIO | None = None
         root.removeHandler(other)
     for each in (handler, *others):
         root.addHandler(each)
-    root.setLevel(numeric)
-    tame_libraries()
+    set_level(numeric)
     return redactor
 
 
+def set_level(level: int | str) -> None:
+    """Set the root level (at start and on reload), the tamed libraries' floors with it.
+
+    Levels set by an earlier call are dropped first: a library tamed to INFO under a
+    DEBUG root would otherwise go on logging INFO under a WARNING one.
+    """
+    root = logging.getLogger()
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    for name, ours in list(_TAMED_TO.items()):
+        library = logging.getLogger(name)
+        if library.level == ours:  # not changed since by anyone else: ours to undo
+            library.setLevel(logging.NOTSET)
+        del _TAMED_TO[name]
+    tame_libraries()
+
+
 def tame_libraries() -> None:
-    """Raise the level of libraries that log URLs and tokens (never lowers a stricter one)."""
+    """Keep libraries that log URLs and tokens at their floor level or above.
+
+    Only where their effective level is below it: a library that inherits a stricter
+    level from the root (say ERROR) keeps it.
+    """
     for name, floor in TAMED.items():
         library = logging.getLogger(name)
-        if library.level < floor:
+        if library.getEffectiveLevel() < floor:
             library.setLevel(floor)
+            _TAMED_TO[name] = floor
+
+
+_TAMED_TO: dict[str, int] = {}  # the levels tame_libraries() set, so set_level() can undo them
 
 
 class BridgeHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -166,3 +166,4 @@ def test_demo_runs_the_scenario_and_verifies_every_alert() -> None:
     assert out.count("apprise  [") == 4
     assert "gate-demo is back: reconnected after" in out
     assert out.rstrip().endswith("outbox 0 pending / 0 dead: nothing lost, nothing repeated.")
+    assert result.stderr == ""  # errors only, and there were none: no library chatter

@@ -18,12 +18,14 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
+import bridge.logs
 from bridge.config import parse_config
 from bridge.logs import (
     TAMED,
     BridgeHandler,
     add_session_secrets,
     literal_secrets,
+    set_level,
     setup_logging,
     warn_if_exposed,
 )
@@ -70,6 +72,8 @@ def capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture
     root = logging.getLogger()
     level = root.level
     libraries = {name: logging.getLogger(name).level for name in TAMED}
+    # set_level() undoes only the levels it remembers setting: restored with the levels.
+    monkeypatch.setattr(bridge.logs, "_TAMED_TO", dict(bridge.logs._TAMED_TO))
     output = Capture(tmp_path / "log.txt")
     try:
         yield output
@@ -331,6 +335,23 @@ def test_httpx_request_lines_are_tamed(capture: Capture) -> None:
     [line] = capture.lines()
     assert "HTTP Request: GET" in line and "listenKey=***" in line
     assert "pqia91ma19a5s61c" not in line
+
+
+def test_a_library_never_logs_below_the_root_level(capture: Capture) -> None:
+    setup_logging("WARNING", stream=capture.stream)
+    logging.getLogger("apprise").info("Sent JSON POST notification.")
+    assert capture.text() == ""  # the floor (INFO) is not a licence to log under WARNING
+
+
+def test_a_reload_to_a_stricter_level_reaches_tamed_libraries(capture: Capture) -> None:
+    setup_logging("DEBUG", stream=capture.stream)
+    assert logging.getLogger("apprise").getEffectiveLevel() == logging.INFO  # its floor
+    set_level("warning")  # what a SIGHUP with log_level = "warning" does
+    logging.getLogger("apprise").info("Notifying 1 service(s).")
+    assert logging.getLogger("apprise").getEffectiveLevel() == logging.WARNING
+    assert capture.text() == ""
+    set_level("debug")
+    assert logging.getLogger("apprise").getEffectiveLevel() == logging.INFO
 
 
 def test_a_stricter_library_level_is_not_lowered(capture: Capture) -> None:

@@ -18,7 +18,7 @@ from bridge import sdnotify
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, UserError
 from bridge.http_endpoint import serve_http
-from bridge.logs import literal_secrets, setup_logging, warn_if_exposed
+from bridge.logs import literal_secrets, set_level, setup_logging, warn_if_exposed
 from bridge.metrics import Histograms
 from bridge.redaction import Redactor
 from bridge.runtime.service import Service
@@ -47,7 +47,7 @@ async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
         log.error("reload rejected, the running config stays: %s", exc)
         return
     redactor.add(config.secrets)  # before anything can log the new values
-    logging.getLogger().setLevel(config.bridge.log_level.upper())
+    set_level(config.bridge.log_level)
     await service.reload(config)
 
 
