@@ -6,37 +6,22 @@ failed"), so the example is tested as shipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 
 from bridge.testing.bitmusa import BitmusaFake, order_frame, wallet_frame
-from tests.receivers import Receiver
-from tests.service_helpers import (
-    WEBHOOK_SECRET,
-    ServiceProcess,
-    example_rule,
-    run_service,
-    write_config,
-)
+from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.service_helpers import ServiceProcess, example_rule, run_service
 
 pytestmark = pytest.mark.anyio
 
 API_KEY, AUTH_KEY = "musa-api-key", "musa-auth-key-0123456789"
 
-CONFIG = """
-[bridge]
-state_dir = "{state}"
-http = ""
-reconnect_delay = "20ms"
-reconnect_max_delay = "200ms"
-auth_retry_delay = "0s"
-
+CONFIG = (
+    BRIDGE
+    + """
 [venues.musa]
 plugin = "bitmusa"
 api_key = "{api_key}"
@@ -53,57 +38,31 @@ url = "{hook}"
 secret = "{webhook_secret}"
 
 """
+)
 
 
-@dataclass
-class World:
-    fake: BitmusaFake
-    hook: Receiver  # the signed webhook destination ("large fill" goes to desk and ops)
-    sink: Receiver  # Apprise's json:// notifier posts here (desk)
-    config: Path
-
-    def fills(self) -> list[dict[str, Any]]:
-        """Verified webhook payloads of fill alerts, in arrival order."""
-        assert all(all(r.verified) for r in self.hook.requests), "unverified webhook"
-        return [r.payload["data"] for r in self.hook.requests if r.payload["type"] == "fill"]
-
-    def messages(self) -> list[dict[str, Any]]:
-        """Apprise notifications (title, body, type), in arrival order."""
-        return [json.loads(r.body) for r in self.sink.requests]
-
-    async def alerts(self, hook: int = 0, sink: int = 0) -> None:
-        """Wait until at least ``hook`` webhooks and ``sink`` notifications arrived."""
-        with anyio.fail_after(15):
-            await self.hook.wait_until(lambda r: len(r.requests) >= hook)
-            await self.sink.wait_until(lambda r: len(r.requests) >= sink)
+class World(VenueWorld[BitmusaFake]):
+    """The hook is "ops" (only "large fill" goes there), the sink is "desk" (every rule)."""
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with anyio.create_task_group() as tg:
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        yield World(BitmusaFake(API_KEY, AUTH_KEY), hook, sink, tmp_path / "config.toml")
-        tg.cancel_scope.cancel()
+    # Each test starts the fake itself, after setting it up.
+    async with World.start(BitmusaFake(API_KEY, AUTH_KEY), tmp_path) as world:
+        yield world
 
 
 def configure(world: World, *, auth_key: str = AUTH_KEY, keepalive: str = "30m") -> Path:
     rules = "".join(
         example_rule(name) for name in ("large fill", "USDT running low", "venue auth failed")
     )
-    return write_config(
-        world.config,
+    return world.write_config(
         CONFIG + rules.replace("{", "{{").replace("}", "}}"),
-        state=world.config.parent / "state",
         api_key=API_KEY,
         auth_key=auth_key,
         keepalive=keepalive,
         url=world.fake.url,
         rest_url=world.fake.rest_url,
-        sink=world.sink.port,
-        hook=world.hook.url,
-        webhook_secret=WEBHOOK_SECRET,
     )
 
 
@@ -130,7 +89,7 @@ async def test_example_rules_fire_the_key_is_kept_alive_and_deleted_on_shutdown(
         )
         await fake.push(wallet_frame("USDT", "6000", "0"))
         await fake.push(wallet_frame("USDT", "3900.5", "99.5"))  # total 4000: running low
-        await world.alerts(hook=1, sink=2)
+        await world.received(hook=1, sink=2)
         await fake.changes.wait_for(lambda: fake.keep_alives >= 6)  # > 1 s of keep-alives
         assert fake.expired == [] and len(fake.connections) == 1  # never expired or dropped
         await service.wait_for_log("malformed frame", count=2)
@@ -138,7 +97,7 @@ async def test_example_rules_fire_the_key_is_kept_alive_and_deleted_on_shutdown(
     assert fake.requests()[-1].method == "DELETE" and fake.deleted == [key]
     assert "musa: listenKey deleted" in service.log
     assert [r.method for r in fake.requests()][:2] == ["POST", "PUT"]
-    [fill] = world.fills()
+    [fill] = world.payloads("fill")
     assert (fill["rule"], fill["order_id"], fill["derived"]) == ("large fill", "M1", True)
     assert (fill["amount"], fill["price"], fill["notional"]) == ("0.9", "30000", "27000")
     titles = {m["title"]: m for m in world.messages()}  # deliveries may arrive in any order
@@ -157,7 +116,7 @@ async def test_an_expired_key_and_the_24_hour_cut_reconnect_without_repeating_al
     async with fake, run_service(configure(world)) as service:
         first = await fake.wait_for_connections(1)
         await fake.push(large)
-        await world.alerts(hook=1)
+        await world.received(hook=1)
         fake.expire()  # no keep-alive came in time: the venue closes the stream
         second = await fake.wait_for_connections(2)
         assert len(fake.issued) == 2 and fake.expired == fake.issued[:1]
@@ -169,10 +128,10 @@ async def test_an_expired_key_and_the_24_hour_cut_reconnect_without_repeating_al
         await fake.push(
             order_frame("L2", price=20000, amount=1, traded=1, value=20000, status="COMPLETED")
         )
-        await world.alerts(hook=2)
+        await world.received(hook=2)
         await service.wait_for_log("connection closed (code 1000: listenKey expired)")
         await service.wait_for_log("connection closed (code 1000: connection lifetime exceeded)")
-    assert [f["order_id"] for f in world.fills()] == ["L1", "L2"]  # frames run in order
+    assert [f["order_id"] for f in world.payloads("fill")] == ["L1", "L2"]  # frames run in order
     # each reconnect asked for the key afresh (and extended it) before connecting
     assert [r.method for r in fake.requests()] == ["POST", "PUT"] * 3 + ["DELETE"]
     assert_no_secrets(service, fake)
@@ -186,7 +145,7 @@ async def test_a_venue_serving_only_the_sdk_path_is_reached(world: World) -> Non
         assert connection.request is not None
         assert connection.request.path.startswith("/ws/spot/wallet/")
         await fake.push(wallet_frame("USDT", "100", "0"))
-        await world.alerts(sink=1)
+        await world.received(sink=1)
         await service.wait_for_log("handshake refused with HTTP 404")
     assert fake.rejected == ["no such stream path: spot"]
     [low] = world.messages()
@@ -199,7 +158,7 @@ async def test_rejected_credentials_alert_and_recover_and_a_revoked_key_ends_the
     fake = world.fake
     fake.auth_key = "the-real-auth-key"  # the configured one is wrong
     async with fake, run_service(configure(world, keepalive="200ms")) as service:
-        await world.alerts(sink=1)
+        await world.received(sink=1)
         [alert] = world.messages()
         assert alert["title"] == "musa: authentication failed" and alert["type"] == "failure"
         assert "POST userDataStream: code 1001: API KEY NOT FOUND" in alert["message"]
@@ -217,11 +176,11 @@ async def test_rejected_credentials_alert_and_recover_and_a_revoked_key_ends_the
                 status="COMPLETED",
             )
         )
-        await world.alerts(hook=1)
+        await world.received(hook=1)
         fake.auth_key = "revoked"  # the next keep-alive is refused: the client hangs up
         await service.wait_for_log("authentication failed: PUT userDataStream: code 1001")
         await fake.changes.wait_for(lambda: first.state.name == "CLOSED")
         assert service.process.returncode is None  # never crashed
-    [fill] = world.fills()
+    [fill] = world.payloads("fill")
     assert (fill["side"], fill["amount"], fill["notional"]) == ("sell", "0.5", "25000")
     assert_no_secrets(service, fake)

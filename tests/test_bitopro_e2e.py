@@ -9,31 +9,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 
 from bridge.store import Store
 from bridge.testing.bitopro import BitoProFake, balance_entry, order, user_trade
-from tests.receivers import Receiver
-from tests.service_helpers import WEBHOOK_SECRET, example_rule, run_service, write_config
+from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.service_helpers import example_rule, run_service
 
 pytestmark = pytest.mark.anyio
 
 ALL_STREAMS = ("account-balance", "orders", "user-trades")
 
-CONFIG = """
-[bridge]
-state_dir = "{state}"
-http = ""
-reconnect_delay = "20ms"
-reconnect_max_delay = "200ms"
-auth_retry_delay = "0s"
-
+CONFIG = (
+    BRIDGE
+    + """
 [venues.bito]
 plugin = "bitopro"
 api_key = "bito-key"
@@ -56,35 +48,13 @@ name = "every balance change"
 on = "balance"
 notify = ["ops"]
 """
+)
 
 
-@dataclass
-class World:
-    fake: BitoProFake
-    hook: Receiver  # the signed webhook destination
-    sink: Receiver  # Apprise's json:// notifier posts here
-    config: Path
-
-    @property
-    def state(self) -> Path:
-        return self.config.parent / "state"
-
-    def payloads(self, kind: str) -> list[dict[str, Any]]:
-        """Verified webhook payloads of one event kind, in arrival order."""
-        assert all(all(r.verified) for r in self.hook.requests), "unverified webhook"
-        return [r.payload["data"] for r in self.hook.requests if r.payload["type"] == kind]
-
+class World(VenueWorld[BitoProFake]):
     def titles(self) -> list[str]:
         """Apprise notification titles, in arrival order."""
-        return [json.loads(r.body)["title"] for r in self.sink.requests]
-
-    async def hook_count(self, count: int) -> None:
-        with anyio.fail_after(15):
-            await self.hook.wait_until(lambda r: len(r.requests) >= count)
-
-    async def sink_count(self, count: int) -> None:
-        with anyio.fail_after(15):
-            await self.sink.wait_until(lambda r: len(r.requests) >= count)
+        return [m["title"] for m in self.messages()]
 
     def outbox_drained(self) -> bool:
         """Nothing left to deliver, so the receivers saw every alert there was."""
@@ -97,12 +67,8 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with BitoProFake() as fake, anyio.create_task_group() as tg:
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        yield World(fake, hook, sink, tmp_path / "config.toml")
-        tg.cancel_scope.cancel()
+    async with BitoProFake() as fake, World.start(fake, tmp_path) as world:
+        yield world
 
 
 def configure(
@@ -111,17 +77,8 @@ def configure(
     rules = "".join(
         example_rule(name) for name in ("large fill", "USDT running low", "venue auth failed")
     )
-    return write_config(
-        world.config,
-        CONFIG,
-        state=world.state,
-        secret=secret,
-        url=world.fake.url,
-        streams=json.dumps(list(streams)),
-        sink=world.sink.port,
-        hook=world.hook.url,
-        webhook_secret=WEBHOOK_SECRET,
-        rules=rules,
+    return world.write_config(
+        CONFIG, secret=secret, url=world.fake.url, streams=json.dumps(list(streams)), rules=rules
     )
 
 
@@ -135,16 +92,14 @@ async def test_large_fill_and_low_usdt_fire_the_example_rules(world: World) -> N
         # 0.5 BTC @ 30000, fee 30 USDT sent scaled by 1e8 like the documented example
         await fake.trade(user_trade("m-large", volume="0.5", fee="3000000000"))
         await fake.set_balance("USDT", "4000")
-        await world.sink_count(2)
-        await world.hook_count(3)  # the seeded USDT, the large fill, USDT at 4000
+        await world.received(sink=2)
+        await world.received(hook=3)  # the seeded USDT, the large fill, USDT at 4000
         await fake.changes.wait_for(lambda: fake.pongs >= 3)
     [fill] = world.payloads("fill")
     assert (fill["trade_id"], fill["notional"], fill["rule"]) == ("m-large", "15000", "large fill")
     assert Decimal(fill["fee"]) == 30 and fill["fee_asset"] == "USDT" and fill["side"] == "buy"
     assert sorted(world.titles()) == ["bito: USDT balance low", "bito: buy 0.5 BTC @ 30000"]
-    low = next(
-        json.loads(r.body) for r in world.sink.requests if "low" in json.loads(r.body)["title"]
-    )
+    low = next(m for m in world.messages() if "low" in m["title"])
     # (the example's wording may change; the figures must be there)
     assert "total 4000 USDT" in low["message"] and "change -2000" in low["message"]
     assert low["type"] == "warning"
@@ -163,19 +118,19 @@ async def test_snapshots_re_pushed_on_reconnect_and_restart_do_not_repeat(world:
         await fake.wait_for_streams(*ALL_STREAMS)
         await fake.set_balance("USDT", "4000")
         await fake.trade(user_trade("m1", volume="1"))
-        await world.hook_count(4)  # USDT and BTC seeded, USDT changed, the fill
+        await world.received(hook=4)  # USDT and BTC seeded, USDT changed, the fill
         await fake.drop(1011, "server restart")
         await fake.wait_for_streams(*ALL_STREAMS, count=2)
         await fake.trade(user_trade("m1", volume="1"))  # the venue repeats a trade
         # barriers: later frames on the same streams as the re-pushes
         await fake.set_balance("BTC", "2")
         await fake.trade(user_trade("m2", volume="1"))
-        await world.hook_count(6)
+        await world.received(hook=6)
     assert world.outbox_drained()
     async with run_service(config):  # a restart: state comes back from the store
         await fake.wait_for_streams(*ALL_STREAMS, count=3)
         await fake.set_balance("BTC", "3")
-        await world.hook_count(7)
+        await world.received(hook=7)
     assert world.outbox_drained()
     balances = [(b["asset"], b["total"], b["change"]) for b in world.payloads("balance")]
     assert sorted(balances) == [
@@ -200,11 +155,11 @@ async def test_orders_alone_derive_fills_once_across_a_reconnect(world: World) -
     async with run_service(configure(world, streams=("orders",))):
         await fake.wait_for_streams("orders")
         await fake.put_order(order("o1", executed="0.5", total="15000", status=1))
-        await world.hook_count(1)
+        await world.received(hook=1)
         await fake.drop(1011, "server restart")
         await fake.wait_for_streams("orders", count=2)  # o1 re-pushed unchanged
         await fake.put_order(order("o1", executed="1", total="31000", status=2))
-        await world.hook_count(2)
+        await world.received(hook=2)
     assert world.outbox_drained()
     fills = [(f["order_id"], f["amount"], f["price"], f["derived"]) for f in world.payloads("fill")]
     assert fills == [("o1", "0.5", "30000", True), ("o1", "0.5", "32000", True)]
@@ -214,15 +169,15 @@ async def test_wrong_secret_alerts_auth_failed_once_and_recovers_once_fixed(worl
     fake = world.fake
     fake.api_secret = "the-real-secret"  # the config's secret is now wrong
     async with run_service(configure(world)) as service:
-        await world.sink_count(1)
+        await world.received(sink=1)
         await fake.changes.wait_for(lambda: fake.auth_failures >= 6)  # every stream, retried
         fake.api_secret = "bito-secret"  # the key is fixed at the venue
         await fake.wait_for_streams(*ALL_STREAMS)
         await fake.trade(user_trade("m7", volume="1"))
-        await world.sink_count(2)
+        await world.received(sink=2)
         assert service.process.returncode is None  # never crashed
     assert world.titles() == ["bito: authentication failed", "bito: buy 1 BTC @ 30000"]
-    auth = json.loads(world.sink.requests[0].body)
+    auth = world.messages()[0]
     assert "HTTP 401" in auth["message"] and auth["type"] == "failure"
     assert "the-real-secret" not in service.log and "bito-secret" not in service.log
 
@@ -237,7 +192,7 @@ async def test_malformed_frames_are_counted_and_the_connection_survives(world: W
         await fake.push(fake.envelope("USER_TRADE", "not a trade"), trades)
         await fake.push({"event": "SOMETHING_NEW", "data": {}}, trades)
         await fake.trade(user_trade("good", volume="1"))
-        await world.hook_count(1)
+        await world.received(hook=1)
         await service.wait_for_log("malformed frame", count=4)
         assert len(fake.connections) == 3  # never reconnected
     assert [f["trade_id"] for f in world.payloads("fill")] == ["good"]

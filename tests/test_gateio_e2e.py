@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,19 +11,14 @@ import anyio
 import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
-from tests.receivers import Receiver
-from tests.service_helpers import WEBHOOK_SECRET, run_service, write_config
+from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.service_helpers import run_service
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = """
-[bridge]
-state_dir = "{state}"
-http = ""
-reconnect_delay = "20ms"
-reconnect_max_delay = "200ms"
-auth_retry_delay = "0s"
-
+CONFIG = (
+    BRIDGE
+    + """
 [venues.gate-main]
 plugin = "gateio"
 api_key = "gate-key"
@@ -53,20 +46,10 @@ on = "connection"
 where = {{ state = "auth_failed" }}
 notify = ["ops"]
 """
+)
 
 
-@dataclass
-class World:
-    fake: GateSpotFake
-    hook: Receiver  # the signed webhook destination
-    sink: Receiver  # Apprise's json:// notifier posts here
-    config: Path
-
-    def fills(self) -> list[dict[str, object]]:
-        """Verified webhook payloads of fill alerts, in arrival order."""
-        assert all(all(r.verified) for r in self.hook.requests), "unverified webhook"
-        return [r.payload["data"] for r in self.hook.requests if r.payload["type"] == "fill"]
-
+class World(VenueWorld[GateSpotFake]):
     async def subscribed(self, connections: int = 1) -> None:
         """Wait until the ``connections``-th connection holds all three subscriptions."""
         connection = await self.fake.wait_for_connections(connections)
@@ -80,26 +63,12 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with GateSpotFake() as fake, anyio.create_task_group() as tg:
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        yield World(fake, hook, sink, tmp_path / "config.toml")
-        tg.cancel_scope.cancel()
+    async with GateSpotFake() as fake, World.start(fake, tmp_path) as world:
+        yield world
 
 
 def configure(world: World, *, secret: str = "gate-secret", idle: str = "30s") -> Path:
-    return write_config(
-        world.config,
-        CONFIG,
-        state=world.config.parent / "state",
-        secret=secret,
-        url=world.fake.url,
-        idle=idle,
-        sink=world.sink.port,
-        hook=world.hook.url,
-        webhook_secret=WEBHOOK_SECRET,
-    )
+    return world.write_config(CONFIG, secret=secret, url=world.fake.url, idle=idle)
 
 
 async def test_large_fill_alerts_once_small_fill_not_at_all(world: World) -> None:
@@ -107,14 +76,11 @@ async def test_large_fill_alerts_once_small_fill_not_at_all(world: World) -> Non
         await world.subscribed()
         await world.fake.update("spot.usertrades", [usertrade(1, amount="0.01")])  # 300 USDT
         await world.fake.update("spot.usertrades", [usertrade(2, amount="0.5", price="30000")])
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
-            await world.sink.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(hook=1, sink=1)
     # frames are processed in order: had the small fill matched, it would be here first
-    [fill] = world.fills()
+    [fill] = world.payloads("fill")
     assert (fill["trade_id"], fill["notional"], fill["rule"]) == ("2", "15000", "large fill")
-    [message] = world.sink.requests
-    apprise = json.loads(message.body)
+    [apprise] = world.messages()
     assert apprise["title"] == "gate-main: buy 0.5 BTC @ 30000"
     assert apprise["type"] == "info"
 
@@ -122,8 +88,7 @@ async def test_large_fill_alerts_once_small_fill_not_at_all(world: World) -> Non
 async def test_wrong_secret_reports_auth_failure_and_recovers_once_fixed(world: World) -> None:
     world.fake.api_secret = "the-real-secret"  # the config's secret is now wrong
     async with run_service(configure(world)) as service:
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(hook=1)
         alert = world.hook.requests[0].payload
         assert alert["type"] == "connection" and alert["data"]["state"] == "auth_failed"
         assert "INVALID_SIGNATURE" in alert["data"]["reason"]
@@ -143,7 +108,7 @@ async def test_wrong_secret_reports_auth_failure_and_recovers_once_fixed(world: 
                 lambda r: any(q.payload["type"] == "fill" for q in r.requests)
             )
         assert service.process.returncode is None  # never crashed
-    assert [f["trade_id"] for f in world.fills()] == ["7"]
+    assert [f["trade_id"] for f in world.payloads("fill")] == ["7"]
 
 
 async def test_reconnect_signs_afresh_and_a_replayed_frame_does_not_alert_twice(
@@ -152,17 +117,15 @@ async def test_reconnect_signs_afresh_and_a_replayed_frame_does_not_alert_twice(
     async with run_service(configure(world)) as service:
         await world.subscribed()
         await world.fake.update("spot.usertrades", [usertrade(1, amount="1")])
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(hook=1)
         await world.fake.drop(1011, "server restart")
         await world.subscribed(2)
         # the venue re-sends the same trade after the reconnect, then a new one
         await world.fake.update("spot.usertrades", [usertrade(1, amount="1")])
         await world.fake.update("spot.usertrades", [usertrade(2, amount="1")])
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 2)
+        await world.received(hook=2)
         await service.wait_for_log("connection closed (code 1011")
-    assert [f["trade_id"] for f in world.fills()] == ["1", "2"]
+    assert [f["trade_id"] for f in world.payloads("fill")] == ["1", "2"]
     first, second = (world.fake.received_by(c) for c in world.fake.connections[:2])
     assert first and second
     # every subscribe on the new connection carried a valid signature of its own time
@@ -181,9 +144,8 @@ async def test_silent_server_trips_the_idle_watchdog(world: World) -> None:
         await world.subscribed(2)  # the watchdog gave up on the hung connection
         await service.wait_for_log("no frame for 0.3s (idle watchdog)")
         await world.fake.update("spot.usertrades", [usertrade(3, amount="1")])
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
-    assert [f["trade_id"] for f in world.fills()] == ["3"]
+        await world.received(hook=1)
+    assert [f["trade_id"] for f in world.payloads("fill")] == ["3"]
 
 
 async def test_malformed_frames_are_counted_and_the_connection_survives(world: World) -> None:
@@ -198,11 +160,10 @@ async def test_malformed_frames_are_counted_and_the_connection_survives(world: W
         await fake.update(
             "spot.usertrades", [{**usertrade(6), "amount": None}, usertrade(8, amount="2")]
         )  # bad item, good item
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(hook=1)
         await service.wait_for_log("malformed frame", count=6)
         assert len(fake.connections) == 1  # never reconnected
-    assert [f["trade_id"] for f in world.fills()] == ["8"]
+    assert [f["trade_id"] for f in world.payloads("fill")] == ["8"]
     assert "item 0: amount: missing" in service.log
 
 
@@ -229,8 +190,7 @@ async def test_connection_events_carry_state_and_downtime(world: World) -> None:
         await world.subscribed()
         await world.fake.drop(1011, "server restart")
         await world.subscribed(2)
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 3)
+        await world.received(hook=3)
     events = [r.payload["data"] for r in world.hook.requests if r.payload["type"] == "connection"]
     states = [(e["state"], (e["reason"] or "").split(":")[0]) for e in events]
     assert states[:3] == [
@@ -252,7 +212,6 @@ async def test_a_failing_venue_never_stops_another(world: World) -> None:
         await service.wait_for_log("gate-broken: connection failed", count=2)
         await world.subscribed()
         await world.fake.update("spot.usertrades", [usertrade(11, amount="1")])
-        with anyio.fail_after(15):
-            await world.hook.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(hook=1)
         await service.wait_for_log("gate-broken: connection failed", count=4)  # still retrying
-    assert [f["trade_id"] for f in world.fills()] == ["11"]
+    assert [f["trade_id"] for f in world.payloads("fill")] == ["11"]

@@ -10,29 +10,22 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from bridge.testing.gateio_unified import GateUnifiedFake
-from tests.receivers import Receiver
-from tests.service_helpers import EXE, WEBHOOK_SECRET, example_rule, run_service, write_config
+from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.service_helpers import EXE, example_rule, run_service
 
 pytestmark = pytest.mark.anyio
 
 FRAMES = Path(__file__).parent / "frames" / "gateio_unified.jsonl"
 
-CONFIG = """
-[bridge]
-state_dir = "{state}"
-http = ""
-reconnect_delay = "20ms"
-reconnect_max_delay = "200ms"
-auth_retry_delay = "0s"
-
+CONFIG = (
+    BRIDGE
+    + """
 [venues.uni]
 plugin = "gateio_unified"
 api_key = "unified-key"
@@ -56,26 +49,18 @@ notify = ["ops"]
 
 {example_rules}
 """
+)
 
 LOW = "USDT running low"
 AUTH = "venue auth failed"
 
 
-@dataclass
-class World:
-    fake: GateUnifiedFake
-    hook: Receiver  # the signed webhook destination (the "feed" rule)
-    sink: Receiver  # Apprise's json:// notifier posts here (the example's rules)
-    config: Path
+class World(VenueWorld[GateUnifiedFake]):
+    """The hook gets the "feed" rule's webhooks, the sink the example rules' alerts."""
 
     def feed(self) -> list[dict[str, Any]]:
         """Verified webhook payloads (event + rule), in arrival order."""
-        assert all(all(r.verified) for r in self.hook.requests), "unverified webhook"
-        return [r.payload["data"] | {"type": r.payload["type"]} for r in self.hook.requests]
-
-    def alerts(self) -> list[dict[str, Any]]:
-        """Apprise notifications (title, body, type) in arrival order."""
-        return [json.loads(r.body) for r in self.sink.requests]
+        return [w["data"] | {"type": w["type"]} for w in self.webhooks()]
 
     async def subscribed(self, connections: int = 1) -> None:
         """Wait until the ``connections``-th connection holds both subscriptions."""
@@ -87,34 +72,24 @@ class World:
             )
         )
 
-    async def feed_reaches(self, count: int) -> None:
-        with anyio.fail_after(15):
-            await self.hook.wait_until(lambda r: len(r.requests) >= count)
-
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with GateUnifiedFake(snapshot_on_subscribe=True) as fake, anyio.create_task_group() as tg:
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        yield World(fake, hook, sink, tmp_path / "config.toml")
-        tg.cancel_scope.cancel()
+    async with (
+        GateUnifiedFake(snapshot_on_subscribe=True) as fake,
+        World.start(fake, tmp_path) as world,
+    ):
+        yield world
 
 
 def configure(
     world: World, *, secret: str = "unified-secret", currencies: str = '["!all"]'
 ) -> Path:
-    return write_config(
-        world.config,
+    return world.write_config(
         CONFIG,
-        state=world.config.parent / "state",
         secret=secret,
         currencies=currencies,
         url=world.fake.url,
-        sink=world.sink.port,
-        hook=world.hook.url,
-        webhook_secret=WEBHOOK_SECRET,
         example_rules=example_rule(LOW) + "\n" + example_rule(AUTH),
     )
 
@@ -125,17 +100,16 @@ async def test_usdt_running_low_fires_once_per_crossing_across_a_reconnect(world
     fake.account.update(e="8000.00", b="8000.00", a="7000.00", l="0.00", r="0", R="0", T="8000")
     async with run_service(configure(world)) as service:
         await world.subscribed()
-        await world.feed_reaches(2)  # the snapshot: account figures and the USDT balance
+        await world.received(hook=2)  # the snapshot: account figures and the USDT balance
         await fake.set_balance("USDT", "4000", available="3900", freeze="100")  # crosses 5000
         await fake.set_balance("USDT", "3000")  # still low: no second alert
-        await world.feed_reaches(4)
+        await world.received(hook=4)
         await fake.drop(1011, "server restart")
         await world.subscribed(2)  # the snapshot is re-pushed on the new connection
         await fake.set_balance("USDT", "6000")  # back above 5500: re-armed
         await fake.set_balance("USDT", "4500")  # crosses again
-        await world.feed_reaches(6)
-        with anyio.fail_after(15):
-            await world.sink.wait_until(lambda r: len(r.requests) >= 2)
+        await world.received(hook=6)
+        await world.received(sink=2)
         # Every frame is processed in order, so by the time the last change matched, a
         # repeat from the re-pushed snapshot would already have been logged.
         await service.wait_for_log("rule 'feed' matched", count=6)
@@ -160,7 +134,7 @@ async def test_usdt_running_low_fires_once_per_crossing_across_a_reconnect(world
         ("8000", ""),  # the first value seen: no change known
     ]
     assert len({e["id"] for e in feed}) == 6
-    first, second = sorted(world.alerts(), key=lambda alert: str(alert["message"]))
+    first, second = sorted(world.messages(), key=lambda alert: str(alert["message"]))
     assert first["title"] == second["title"] == "uni: USDT balance low"
     assert first["type"] == "warning"
     assert first["message"] == "total 4000 USDT (available 3900, change -4000, -)"
@@ -172,43 +146,37 @@ async def test_wrong_secret_fires_venue_auth_failed_and_recovers_once_fixed(
 ) -> None:
     world.fake.api_secret = "the-real-secret"  # the config's secret is now wrong
     async with run_service(configure(world)) as service:
-        with anyio.fail_after(15):
-            await world.sink.wait_until(lambda r: len(r.requests) >= 1)
-        [alert] = world.alerts()
+        await world.received(sink=1)
+        [alert] = world.messages()
         assert alert["title"] == "uni: authentication failed" and alert["type"] == "failure"
         assert "INVALID_SIGNATURE" in alert["message"]
         assert world.fake.auth_failures >= 1
         world.fake.api_secret = "unified-secret"  # the key is fixed at the venue
         await world.subscribed(len(world.fake.connections) + 1)
         await world.fake.set_balance("BTC", "0.5")
-        await world.feed_reaches(1)
+        await world.received(hook=1)
         assert service.process.returncode is None  # never crashed
         assert "unified-secret" not in service.log and "the-real-secret" not in service.log
     assert [(e["type"], e["asset"], e["total"]) for e in world.feed()] == [
         ("balance", "BTC", "0.5")
     ]
-    assert len(world.alerts()) == 1  # the example rule's 1 h cooldown holds repeats back
+    assert len(world.messages()) == 1  # the example rule's 1 h cooldown holds repeats back
 
 
 async def test_only_changed_currencies_alert_when_dts_carries_them_all(tmp_path: Path) -> None:
     async with (
         GateUnifiedFake(full_details=True, array_results=True) as fake,
-        anyio.create_task_group() as tg,
+        World.start(fake, tmp_path) as world,
+        run_service(configure(world, currencies='["btc", "USDT"]')) as service,
     ):
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        world = World(fake, hook, sink, tmp_path / "config.toml")
-        async with run_service(configure(world, currencies='["btc", "USDT"]')) as service:
-            await world.subscribed()
-            assert fake.currencies(fake.latest) == ["BTC", "USDT"]  # upper-cased on subscribe
-            await fake.set_balance("BTC", "1.5")
-            await fake.set_balance("ETH", "10")  # not subscribed: the venue sends nothing
-            await fake.set_balance("USDT", "7000")  # dts: BTC (unchanged) and USDT
-            await fake.set_balance("USDT", "7000", available="6000", freeze="1000")
-            await world.feed_reaches(3)
-            await service.wait_for_log("rule 'feed' matched", count=3)
-        tg.cancel_scope.cancel()
+        await world.subscribed()
+        assert fake.currencies(fake.latest) == ["BTC", "USDT"]  # upper-cased on subscribe
+        await fake.set_balance("BTC", "1.5")
+        await fake.set_balance("ETH", "10")  # not subscribed: the venue sends nothing
+        await fake.set_balance("USDT", "7000")  # dts: BTC (unchanged) and USDT
+        await fake.set_balance("USDT", "7000", available="6000", freeze="1000")
+        await world.received(hook=3)
+        await service.wait_for_log("rule 'feed' matched", count=3)
     assert sorted((e["asset"], e["total"], e["available"]) for e in world.feed()) == [
         ("BTC", "1.5", "1.5"),
         ("USDT", "7000", "6000"),
@@ -228,7 +196,7 @@ async def test_malformed_frames_are_counted_and_the_connection_survives(world: W
             "unified.asset_detail",
             {"u": 1, "t": 2, "dts": {"BTC": {"b": "lots"}, "USDT": {"a": "9", "f": "0", "b": "9"}}},
         )  # a bad currency and a good one
-        await world.feed_reaches(1)
+        await world.received(hook=1)
         await service.wait_for_log("malformed frame", count=4)
         assert len(fake.connections) == 1  # never reconnected
     assert [(e["asset"], e["total"]) for e in world.feed()] == [("USDT", "9")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +19,15 @@ from bridge.testing.skinshark import (
     gateway_deposit_failed,
     trade,
 )
-from tests.receivers import Receiver
-from tests.service_helpers import (
-    EXE,
-    WEBHOOK_SECRET,
-    ServiceProcess,
-    example_rule,
-    run_service,
-    write_config,
-)
+from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.service_helpers import EXE, ServiceProcess, example_rule, run_service
 
 pytestmark = pytest.mark.anyio
 KEY = "sk_live_e2e_4f9a"
 
-CONFIG = """
-[bridge]
-state_dir = "{state}"
-http = ""
-reconnect_delay = "20ms"
-reconnect_max_delay = "200ms"
-auth_retry_delay = "0s"
-
+CONFIG = (
+    BRIDGE
+    + """
 [venues.shark-alice]
 plugin = "skinshark"
 api_key = "{key}"
@@ -58,27 +45,11 @@ secret = "{webhook_secret}"
 
 {rules}
 """
+)
 
 
-@dataclass
-class World:
-    fake: SkinSharkFake
-    hook: Receiver  # the signed webhook destination ("ops")
-    sink: Receiver  # Apprise's json:// notifier ("desk") posts here
-    config: Path
-
-    def deposits(self) -> list[dict[str, Any]]:
-        """Verified webhook payloads of deposit alerts, in arrival order."""
-        assert all(all(r.verified) for r in self.hook.requests), "unverified webhook"
-        return [r.payload["data"] for r in self.hook.requests if r.payload["type"] == "deposit"]
-
-    def messages(self) -> list[dict[str, Any]]:
-        """Apprise notifications, decoded."""
-        return [json.loads(r.body) for r in self.sink.requests]
-
-    async def alerts(self, webhooks: int) -> None:
-        with anyio.fail_after(15):
-            await self.hook.wait_until(lambda r: len(r.requests) >= webhooks)
+class World(VenueWorld[SkinSharkFake]):
+    """The hook is "ops", the sink is "desk"."""
 
     def assert_no_secrets_in(self, service: ServiceProcess) -> None:
         assert KEY not in service.log
@@ -88,26 +59,17 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with SkinSharkFake(KEY) as fake, anyio.create_task_group() as tg:
-        hook, sink = Receiver([WEBHOOK_SECRET]), Receiver()
-        await tg.start(hook.serve)
-        await tg.start(sink.serve)
-        yield World(fake, hook, sink, tmp_path / "config.toml")
-        tg.cancel_scope.cancel()
+    async with SkinSharkFake(KEY) as fake, World.start(fake, tmp_path) as world:
+        yield world
 
 
 def configure(world: World, *, token_in: str = "subprotocol") -> Path:
-    return write_config(
-        world.config,
+    return world.write_config(
         CONFIG,
-        state=world.config.parent / "state",
         key=KEY,
         token_in=token_in,
         ws_url=world.fake.ws_url,
         rest_url=world.fake.rest_url,
-        sink=world.sink.port,
-        hook=world.hook.url,
-        webhook_secret=WEBHOOK_SECRET,
         rules=example_rule("deposit failed") + "\n" + example_rule("venue auth failed"),
     )
 
@@ -128,13 +90,12 @@ async def test_deposit_failed_rule_fires_for_both_deposit_shapes(world: World) -
         await fake.send("trade.completed", trade("completed"))  # no match
         await fake.send("deposit.failed", gateway_deposit_failed("fund_2", "partial", "underpaid"))
         await fake.send("deposit.failed", crypto_deposit_failed("dep_2"))
-        await world.alerts(3)
-        with anyio.fail_after(15):
-            await world.sink.wait_until(lambda r: len(r.requests) >= 3)
+        await world.received(hook=3)
+        await world.received(sink=3)
         await service.wait_for_log("shark-alice: connected")
         world.assert_no_secrets_in(service)
     # deliveries run concurrently: compare in id order
-    deposits = sorted(world.deposits(), key=lambda d: d["deposit_id"])
+    deposits = sorted(world.payloads("deposit"), key=lambda d: d["deposit_id"])
     assert [(d["deposit_id"], d["status"], d["rule"]) for d in deposits] == [
         ("dep_2", "failed", "deposit failed"),
         ("fund_1", "expired", "deposit failed"),
@@ -156,10 +117,10 @@ async def test_query_token_mode(world: World) -> None:
     async with run_service(configure(world, token_in="query")) as service:
         await world.fake.wait_for_sessions(1)
         await world.fake.send("deposit.failed", gateway_deposit_failed("fund_q"))
-        await world.alerts(1)
+        await world.received(hook=1)
         world.assert_no_secrets_in(service)  # the URL carries the token: never logged
     assert world.fake.token_via == ["query"]
-    assert [d["deposit_id"] for d in world.deposits()] == ["fund_q"]
+    assert [d["deposit_id"] for d in world.payloads("deposit")] == ["fund_q"]
 
 
 async def test_drops_reuse_the_ticket_4001_mints_anew_and_repeats_do_not_alert(
@@ -169,21 +130,21 @@ async def test_drops_reuse_the_ticket_4001_mints_anew_and_repeats_do_not_alert(
     async with run_service(configure(world)) as service:
         await fake.wait_for_sessions(1)
         await fake.send("deposit.failed", gateway_deposit_failed("fund_1"))
-        await world.alerts(1)
+        await world.received(hook=1)
         await fake.drop(1011, "server restart")
         await fake.wait_for_sessions(2)
         assert fake.minted == 1  # the same ticket opened the second socket
         await fake.send("deposit.failed", gateway_deposit_failed("fund_1"))  # a repeat
         await fake.send("deposit.failed", gateway_deposit_failed("fund_2"))
-        await world.alerts(2)
+        await world.received(hook=2)
         await fake.drop(4001, "Invalid token")
         await fake.wait_for_sessions(3)
         assert fake.minted == 2  # 4001: a fresh ticket
         await fake.send("deposit.failed", gateway_deposit_failed("fund_3"))
-        await world.alerts(3)
+        await world.received(hook=3)
         await service.wait_for_log("connection closed (code 4001")
         world.assert_no_secrets_in(service)
-    assert [d["deposit_id"] for d in world.deposits()] == ["fund_1", "fund_2", "fund_3"]
+    assert [d["deposit_id"] for d in world.payloads("deposit")] == ["fund_1", "fund_2", "fund_3"]
 
 
 async def test_expired_and_expiring_tickets_are_replaced(world: World) -> None:
@@ -196,7 +157,7 @@ async def test_expired_and_expiring_tickets_are_replaced(world: World) -> None:
         await fake.wait_for_sessions(2)  # the reused ticket got 4001, then a fresh one
         assert (fake.minted, fake.closes) == (2, [(4001, "Invalid token")])
         await fake.send("deposit.failed", gateway_deposit_failed("fund_x"))
-        await world.alerts(1)
+        await world.received(hook=1)
         await service.wait_for_log("Invalid token")
         fake.expires_in = "30s"  # below the reuse margin: the client will not reuse it
         await fake.drop(4001, "Invalid token")
@@ -210,13 +171,12 @@ async def test_revoked_key_alerts_once_and_recovers_when_restored(world: World) 
     fake = world.fake
     fake.revoked.add(KEY)
     async with run_service(configure(world)) as service:
-        with anyio.fail_after(15):
-            await world.sink.wait_until(lambda r: len(r.requests) >= 1)
+        await world.received(sink=1)
         await service.wait_for_log("authentication failed", count=3)  # it keeps trying
         fake.revoked.discard(KEY)
         await fake.wait_for_sessions(1)
         await fake.send("deposit.failed", gateway_deposit_failed("fund_after"))
-        await world.alerts(1)
+        await world.received(hook=1)
         world.assert_no_secrets_in(service)
     [auth, deposit] = world.messages()
     assert auth["title"] == "shark-alice: authentication failed"  # once: the rule's cooldown
@@ -236,10 +196,10 @@ async def test_malformed_pushes_are_counted_and_the_socket_survives(world: World
         await fake.send(
             "deposit.failed", {**gateway_deposit_failed("fund_odd"), "reason": {"a": 1}}
         )  # an odd optional field: left out, the alert still goes
-        await world.alerts(2)
+        await world.received(hook=2)
         await service.wait_for_log("malformed frame", count=5)
         assert len(fake.connections) == 1  # never reconnected
-    assert sorted((d["deposit_id"], d["reason"]) for d in world.deposits()) == [
+    assert sorted((d["deposit_id"], d["reason"]) for d in world.payloads("deposit")) == [
         ("fund_odd", None),
         ("fund_ok", "payment window elapsed"),
     ]
