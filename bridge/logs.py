@@ -24,6 +24,7 @@ JOURNAL_FORMAT = "%(syslog)s%(levelname)s %(name)s: %(message)s"
 # Libraries that log request URLs (which carry tokens and listenKeys) at low levels.
 TAMED = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "websockets": logging.WARNING}
 TAMED |= {"apprise": logging.INFO, "urllib3": logging.INFO}
+_TAMED_TO: dict[str, int] = {}  # the levels tame_libraries() set, so set_level() can undo them
 # sd-daemon(3) priority prefixes: journald strips them and records the level.
 SYSLOG = {logging.DEBUG: "<7>", logging.INFO: "<6>", logging.WARNING: "<4>"}
 SYSLOG |= {logging.ERROR: "<3>", logging.CRITICAL: "<2>"}
@@ -129,9 +130,6 @@ def tame_libraries() -> None:
         if library.getEffectiveLevel() < floor:
             library.setLevel(floor)
             _TAMED_TO[name] = floor
-
-
-_TAMED_TO: dict[str, int] = {}  # the levels tame_libraries() set, so set_level() can undo them
 
 
 class BridgeHandler(logging.StreamHandler):  # type: ignore[type-arg]
