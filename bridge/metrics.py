@@ -63,7 +63,7 @@ class Histograms:
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock  # wall time, like Job.created_at
+        self.clock = clock  # the clock Job.created_at was read off (the service's)
         self.delivery = Histogram(DELIVERY_BUCKETS)
         self.event_to_delivery = Histogram(EVENT_TO_DELIVERY_BUCKETS)
 

@@ -54,7 +54,7 @@ async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
 async def serve(path: Path, config: Config, redactor: Redactor) -> None:
     """Run until SIGTERM/SIGINT; reload on SIGHUP; keep systemd informed throughout."""
     service = Service(config)
-    histograms = Histograms()
+    histograms = Histograms(clock=service.clock)  # job times are read off that clock
     service.on_attempt = histograms.observe_attempt
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with anyio.create_task_group() as tg:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup, TaskStatus
 
+from bridge.clock import SteadyClock
 from bridge.config import Config
 from bridge.delivery.committer import Committer
 from bridge.delivery.deliverer import Deliverer
@@ -25,6 +25,7 @@ from bridge.venue import StateMap, Venue
 log = logging.getLogger("alert_bridge.service")
 
 REST_TIMEOUT = 10.0
+HEARTBEAT_INTERVAL = 1.0
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Service:
         plugins: PluginHost | None = None,
         policy: ReconnectPolicy | None = None,
         delivery_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         start_venues: bool = True,
     ) -> None:
         self.config = config
@@ -61,7 +62,8 @@ class Service:
             auth_delay=config.bridge.auth_retry_delay,
         )
         self.delivery_client = delivery_client
-        self.clock = clock
+        # Every schedule of this run reads one clock that wall-clock steps cannot move.
+        self.clock: Callable[[], float] = clock or SteadyClock()
         self.running: Running | None = None
         #: called after every delivery attempt (metrics); see Deliverer
         self.on_attempt: Callable[..., None] | None = None
@@ -97,8 +99,15 @@ class Service:
     async def run(self, *, task_status: TaskStatus[Running] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start everything; ``task_status.started()`` once venues and workers are up."""
         try:
-            store = Store.open(self.config.bridge.state_dir)
+            store = Store.open(self.config.bridge.state_dir, clock=self.clock)
             try:
+                step = store.undo_clock_step()
+                if step:
+                    log.warning(
+                        "the clock is %.0fs behind where the last run left it: "
+                        "retry times and cooldowns moved back by as much",
+                        step,
+                    )
                 await self._run(store, task_status)
             finally:
                 store.close()
@@ -124,6 +133,7 @@ class Service:
         ):
             await root.start(committer.run)
             await root.start(deliverer.run)
+            root.start_soon(self._heartbeat, store)
             async with anyio.create_task_group() as intake:
                 self._intake, self._http = intake, http
                 for venue in self.build_venues() if self.start_venues else []:
@@ -136,6 +146,15 @@ class Service:
             with anyio.move_on_after(self.config.bridge.shutdown_grace):
                 await deliverer.shutdown(self.config.bridge.shutdown_grace)
             root.cancel_scope.cancel()
+
+    async def _heartbeat(self, store: Store) -> None:
+        """Note once a second that the service is alive (for :meth:`Store.undo_clock_step`)."""
+        try:
+            while True:
+                store.heartbeat()
+                await anyio.sleep(HEARTBEAT_INTERVAL)
+        finally:
+            store.heartbeat()  # the moment of a clean stop too
 
     async def _start_venue(self, venue: Venue) -> None:
         """Start one supervisor per stream of ``venue``, under a scope of its own."""

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bridge.errors import BridgeError
+from bridge.store import clockstep
 
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 1
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS venue_state (
 CREATE TABLE IF NOT EXISTS outbox ({_JOB_COLUMNS});
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (destination, next_at);
 CREATE TABLE IF NOT EXISTS dead ({_JOB_COLUMNS}, died_at REAL NOT NULL);
+{clockstep.TABLE};
 """
 
 

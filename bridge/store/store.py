@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.rules import RuleState
-from bridge.store import outbox, state
+from bridge.store import clockstep, outbox, state
 from bridge.store.commit import commit_items
 from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError
 from bridge.store.jobs import CommitItem, Job, Outcome
@@ -138,6 +138,21 @@ class Store:
             lost = [(job, name) for job, name in rows if name not in known]
             outbox.bury_ids(conn, [job for job, _ in lost], (), error, self.clock())
         return dict(Counter(name for _, name in lost))
+
+    # -- the clock ------------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """Note that the service is alive now, if the writer is free (a missed beat is
+        harmless: the next one comes a second later)."""
+        with self.db.quick_write() as conn:
+            if conn is not None:
+                clockstep.beat(conn, self.clock())
+
+    def undo_clock_step(self) -> float:
+        """At start: move schedules back by a wall-clock step back taken while the
+        service was down (see :mod:`bridge.store.clockstep`); the step, in seconds."""
+        with self.db.write() as conn:
+            return clockstep.undo_step(conn, self.clock())
 
     # -- inspection (CLI, metrics) --------------------------------------------------
 
