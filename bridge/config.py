@@ -23,6 +23,7 @@ from bridge.rules import Rule, compile_rules
 from bridge.schema import (
     DURATION,
     DURATION_LIST,
+    NON_NEGATIVE_INTEGER,
     POSITIVE_INTEGER,
     TEXT,
     TEXT_TABLE,
@@ -109,6 +110,7 @@ DELIVERY_OPTIONS = (
     Option("retry", DURATION_LIST, default=DEFAULT_RETRY),
     Option("max_attempts", POSITIVE_INTEGER, default=8),
     Option("concurrency", POSITIVE_INTEGER, default=4),
+    Option("circuit_breaker", NON_NEGATIVE_INTEGER, default=5),
 )
 NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *DELIVERY_OPTIONS))
 WEBHOOK_SCHEMA = Schema(
@@ -150,6 +152,7 @@ class DeliveryConfig:
     retry: list[float]
     max_attempts: int
     concurrency: int
+    circuit_breaker: int  # failed attempts in a row that open the circuit; 0: never
 
 
 @dataclass(frozen=True)

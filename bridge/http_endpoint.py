@@ -16,7 +16,13 @@ import anyio
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from bridge.metrics import CONTENT_TYPE, Histograms, not_connected, render_metrics
+from bridge.metrics import (
+    CONTENT_TYPE,
+    Histograms,
+    not_connected,
+    open_circuits,
+    render_metrics,
+)
 
 if TYPE_CHECKING:
     from bridge.runtime.service import Running
@@ -131,9 +137,12 @@ def _route(path: str, running_provider: RunningProvider, histograms: Histograms)
     if path == "/metrics":
         return 200, CONTENT_TYPE, render_metrics(running, histograms).encode()
     down = not_connected(running)
+    # A destination that does not answer is not the service's own failure (alerts wait
+    # in the outbox): it is named, without making the service unready.
+    circuits = "".join(f"circuit open: {name}\n" for name in open_circuits(running))
     if down:  # one venue per line: easy to read, easy to grep
-        return 503, TEXT, "".join(f"{name}\n" for name in down).encode()
-    return 200, TEXT, b"ready\n"
+        return 503, TEXT, ("".join(f"{name}\n" for name in down) + circuits).encode()
+    return 200, TEXT, ("ready\n" + circuits).encode()
 
 
 async def _reply(stream: SocketStream, response: Response, *, head_only: bool) -> None:

@@ -82,6 +82,11 @@ def venue_streams(running: Running) -> dict[str, list[StreamStatus]]:
     return venues
 
 
+def open_circuits(running: Running) -> list[str]:
+    """Destinations whose circuit breaker is open, by name."""
+    return [name for name, breaker in running.deliverer.circuits.items() if breaker.open]
+
+
 def not_connected(running: Running) -> list[str]:
     """The venues with at least one stream that is not connected."""
     return [
@@ -126,6 +131,13 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
             for d in names
             for o in OUTCOMES
         ),
+    )
+    circuits = running.deliverer.circuits
+    out.family(
+        "alert_bridge_circuit_open",
+        "gauge",
+        "1 while the destination's circuit breaker is open (probing with one job at a time).",
+        (({"destination": d}, int(d in circuits and circuits[d].open)) for d in names),
     )
     pending, dead = running.store.counts()
     out.family("alert_bridge_outbox_depth", "gauge", "Jobs waiting in the outbox.", [({}, pending)])

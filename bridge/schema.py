@@ -71,6 +71,13 @@ def _positive_integer(value: Any) -> int:
     return number
 
 
+def _non_negative_integer(value: Any) -> int:
+    number = _integer(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {number}")
+    return number
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {_describe(value)}")
@@ -172,6 +179,7 @@ TEXT: Converter = _text
 NON_EMPTY_TEXT: Converter = _non_empty_text
 INTEGER: Converter = _integer
 POSITIVE_INTEGER: Converter = _positive_integer
+NON_NEGATIVE_INTEGER: Converter = _non_negative_integer
 BOOLEAN: Converter = _boolean
 TEXT_LIST: Converter = _text_list
 TEXT_TABLE: Converter = _text_table

@@ -450,7 +450,7 @@ def test_plugin_destination_kinds_are_sections_validated_by_their_schema() -> No
         )
     assert str(caught.value).splitlines() == [
         'config.toml: files.audit.paht: unknown key (did you mean "path"?); allowed keys: '
-        "path, timeout, retry, max_attempts, concurrency",
+        "path, timeout, retry, max_attempts, concurrency, circuit_breaker",
         "config.toml: files.audit.path: required key is missing",
         'config.toml: files.audit: "audit" names another destination too; destination names '
         "must be unique so that rules can name them",

@@ -62,7 +62,17 @@ def test_alert_bridge_plugins_lists_the_installed_example() -> None:
         "idle_timeout",
     }
     assert plugin["destinations"] == [
-        {"kind": "jsonl", "options": ["path", "timeout", "retry", "max_attempts", "concurrency"]}
+        {
+            "kind": "jsonl",
+            "options": [
+                "path",
+                "timeout",
+                "retry",
+                "max_attempts",
+                "concurrency",
+                "circuit_breaker",
+            ],
+        }
     ]
     text = cli("plugins").stdout
     assert "destination kind [jsonl.NAME]: path, timeout" in text

@@ -24,6 +24,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from bridge.config import Config
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.batcher import GroupCommit
+from bridge.delivery.breaker import Breaker
 from bridge.delivery.destinations import Destination, build_destinations, make_client
 from bridge.delivery.lane import Lane
 from bridge.delivery.policy import decide
@@ -95,6 +96,11 @@ class Deliverer:
     def destinations(self) -> dict[str, Destination]:
         """The destinations currently delivered to, by name."""
         return {name: lane.destination for name, lane in self._lanes.items()}
+
+    @property
+    def circuits(self) -> dict[str, Breaker]:
+        """Each destination's circuit breaker, by name."""
+        return {name: lane.breaker for name, lane in self._lanes.items()}
 
     @property
     def in_flight(self) -> int:
@@ -170,7 +176,11 @@ class Deliverer:
         for lane in self._lanes.values():
             self._close(lane)
         destinations = build_destinations(self.config, self._http)
-        self._lanes = {name: Lane(dest) for name, dest in destinations.items()}
+        old = self._lanes
+        self._lanes = {
+            name: Lane(dest, old[name].breaker if name in old else None)
+            for name, dest in destinations.items()
+        }
         self._dispatch.start_soon(self._bury_unknown, list(destinations))
         for lane in self._lanes.values():
             for _ in range(lane.destination.settings.concurrency):
@@ -205,6 +215,21 @@ class Deliverer:
             await wakeup.wait()
             return
         now = self.clock()
+        breaker = lane.breaker
+        if breaker.open:  # one probe at a time, one about every first retry delay
+            if not breaker.may_probe(now):
+                wait = self._poll if breaker.probing else breaker.probe_wait(now)
+                with anyio.move_on_after(min(wait, self._poll)):
+                    await wakeup.wait()
+                return
+            # The probe is the oldest job, due or not: while the circuit is open, the
+            # breaker keeps the time, and the backlog goes out in the order it came in.
+            jobs = self.store.oldest_jobs(lane.name, 1, inflight)
+            if jobs:
+                breaker.probing, breaker.probe_id = True, jobs[0].id
+                self._inflight[lane.name].add(jobs[0].id)
+                lane.jobs.put_many(jobs)
+                return
         # On the loop, not in a thread: an indexed read of a few rows takes well under a
         # millisecond and WAL readers never wait for a writer, while a thread hop here
         # waits for the GIL behind the event loop and starves the workers meanwhile.
@@ -224,6 +249,10 @@ class Deliverer:
                 self._inflight[lane.name].discard(job.id)
                 lane.wake()
                 continue
+            if lane.breaker.open and job.id != lane.breaker.probe_id:
+                # handed over before the circuit opened: it waits with the others
+                self._inflight[lane.name].discard(job.id)
+                continue
             await self._deliver(lane, job)
 
     async def _deliver(self, lane: Lane, job: Job) -> None:
@@ -231,6 +260,9 @@ class Deliverer:
         self._active += 1
         try:
             result = await self._attempt(lane, job)
+            if lane.breaker.observe(job.id, result, self.clock(), self._rng):
+                assert self._work is not None
+                self._work.start_soon(self._drain, lane)
             outcome = decide(result, job, lane.destination.settings, self.clock(), self._rng)
             attempt = Attempt(lane, job, result, outcome, time.perf_counter() - started)
             await self._recorder.put(attempt, wait=False)
@@ -252,6 +284,11 @@ class Deliverer:
             self._report.disabled(lane)
             lane.wake()
         return result
+
+    async def _drain(self, lane: Lane) -> None:
+        """The circuit closed: whatever waited is due now, oldest event first."""
+        await anyio.to_thread.run_sync(self.store.make_due, lane.name, self.clock())
+        lane.wake()
 
     def _record_now(self, attempts: list[Attempt]) -> list[None] | None:
         if not self.store.record_now([attempt.outcome for attempt in attempts]):

@@ -54,7 +54,9 @@ CREATE TABLE IF NOT EXISTS venue_state (
     PRIMARY KEY (venue, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox ({_JOB_COLUMNS});
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (destination, next_at);
+DROP INDEX IF EXISTS outbox_due;
+CREATE INDEX IF NOT EXISTS outbox_due_order ON outbox (destination, next_at, created_at);
+CREATE INDEX IF NOT EXISTS outbox_age ON outbox (destination, created_at);
 CREATE TABLE IF NOT EXISTS dead ({_JOB_COLUMNS}, died_at REAL NOT NULL);
 {clockstep.TABLE};
 """

@@ -39,8 +39,20 @@ def due(
 ) -> list[Job]:
     """Up to ``limit`` jobs for ``destination`` due at ``now``, oldest first, not in ``skip``."""
     rows = conn.execute(
-        SELECT_PENDING + " WHERE destination = ? AND next_at <= ? ORDER BY next_at LIMIT ?",
+        SELECT_PENDING
+        + " WHERE destination = ? AND next_at <= ? ORDER BY next_at, created_at LIMIT ?",
         (destination, now, limit + len(skip)),
+    ).fetchall()
+    return [job_from_row(r) for r in rows if r[0] not in skip][:limit]
+
+
+def oldest(
+    conn: sqlite3.Connection, destination: str, limit: int, skip: Collection[str]
+) -> list[Job]:
+    """Up to ``limit`` jobs of ``destination`` not in ``skip``, oldest first, due or not."""
+    rows = conn.execute(
+        SELECT_PENDING + " WHERE destination = ? ORDER BY created_at LIMIT ?",
+        (destination, limit + len(skip)),
     ).fetchall()
     return [job_from_row(r) for r in rows if r[0] not in skip][:limit]
 

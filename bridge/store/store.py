@@ -104,6 +104,11 @@ class Store:
         with self.db.read() as conn:
             return outbox.due(conn, destination, at, limit, skip)
 
+    def oldest_jobs(self, destination: str, limit: int, skip: Collection[str] = ()) -> list[Job]:
+        """The oldest pending jobs of ``destination`` (by creation), due or not."""
+        with self.db.read() as conn:
+            return outbox.oldest(conn, destination, limit, skip)
+
     def next_due(self, destination: str, skip: Collection[str] = ()) -> float | None:
         """When the next job of ``destination`` (not in ``skip``) is due; None if none."""
         with self.db.read() as conn:
@@ -124,6 +129,15 @@ class Store:
                 return False
             outbox.record(conn, outcomes, self.clock())
             return True
+
+    def make_due(self, destination: str, now: float) -> int:
+        """Make every pending job of ``destination`` due at ``now`` (then they go oldest
+        first); how many."""
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET next_at = ? WHERE destination = ?", (now, destination)
+            )
+            return cursor.rowcount
 
     def bury_destination(self, destination: str, error: str, skip: Collection[str] = ()) -> int:
         """Move every pending job of ``destination`` (but ``skip``) to the dead letters."""
