@@ -126,12 +126,14 @@ async def test_a_reload_with_a_broken_file_is_refused_and_nothing_stops(tmp_path
             # Emptied (a failed copy, a full disk): would have stopped every venue.
             path.write_text("")
             await scene.reload("reload rejected")
+            assert f"{path} is invalid (1 problem):" in service.log
             assert "no settings at all (an empty or truncated file?)" in service.log
             await scene.alert_arrives()
 
             # Cut off before the venues: valid TOML, with no venue and no rule left.
             path.write_text(good[: good.index("[venues.")])
             await scene.reload("reload rejected")
+            assert f"{path} is invalid (2 problems):" in service.log
             assert "venues: none configured" in service.log
             assert "rules: none configured" in service.log
             assert await scene.metric(SUCCESSFUL) == 0

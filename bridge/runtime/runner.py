@@ -43,9 +43,10 @@ async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
     except ConfigError as exc:
         service.config_status.failed()
         log.error(
-            "reload rejected, the running config stays: %s is invalid (%d problems):\n%s",
+            "reload rejected, the running config stays: %s is invalid (%d problem%s):\n%s",
             path,
             len(exc.problems),
+            "" if len(exc.problems) == 1 else "s",
             exc,
         )
         return
