@@ -108,7 +108,8 @@ def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 def cmd_check(args: argparse.Namespace) -> int:
     path = find_config(args.config)
-    config = load_config(path)
+    # What `run` needs: the same venues and rules, and a state_dir it can use.
+    config = load_config(path, runnable=True, probe_state_dir=True)
     print(f"{path}: ok: {config.summary()}")
     return 0
 

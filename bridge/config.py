@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.apprise_urls import load_apprise
-from bridge.errors import ConfigError, Problem, UserError
+from bridge.errors import ConfigError, ConfigTextError, Problem, UserError
 from bridge.interpolation import Interpolator
 from bridge.rules import Rule, compile_rules
 from bridge.schema import (
@@ -220,16 +220,29 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     venue_plugins: Mapping[str, Any] | None = None,
+    runnable: bool = False,
+    probe_state_dir: bool = False,
 ) -> Config:
-    """Read, interpolate and validate ``path``; ConfigError lists every problem."""
+    """Read, interpolate and validate ``path``; ConfigError lists every problem.
+
+    ``runnable``: also require what ``run`` needs (a venue and a rule);
+    ``probe_state_dir``: also require a usable ``state_dir`` (see :func:`parse_config`).
+    """
     path = Path(path)
     text = _read_config(path)
-    return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
+    return parse_config(
+        text,
+        source=str(path),
+        environ=environ,
+        venue_plugins=venue_plugins,
+        runnable=runnable,
+        probe_state_dir=probe_state_dir,
+    )
 
 
 def _read_config(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(
             f"{path}: config file not found (pass -c PATH or set "
@@ -237,6 +250,25 @@ def _read_config(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read config file: {exc.strerror}") from None
+    return _decode_config(path, data)
+
+
+def _decode_config(path: Path, data: bytes) -> str:
+    """The file's text; a file that is not UTF-8 is one clear error, never a traceback."""
+    # TOML text never holds a NUL byte; binary files and UTF-16 text nearly always do.
+    if b"\0" in data:
+        raise ConfigTextError(
+            f"{path}: a binary file (it contains NUL bytes), not TOML text; "
+            "point -c at the config file, saved as UTF-8 text"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigTextError(
+            f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8, which TOML "
+            "requires; save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
 
 
 def load_bridge_settings(
@@ -270,12 +302,18 @@ def parse_config(
     venue_plugins: Mapping[str, Any] | None = None,
     excluded_plugins: Collection[str] = (),
     destination_plugins: Mapping[str, Any] | None = None,
+    runnable: bool = False,
+    probe_state_dir: bool = False,
 ) -> Config:
     """Validate a configuration given as TOML text (see :func:`load_config`).
 
     ``venue_plugins`` maps plugin names to Venue classes (default: the loaded plugins);
     ``excluded_plugins`` are installed ones the allow-list left out, for a better error;
     ``destination_plugins`` maps destination kinds (sections) to Destination classes.
+    ``runnable`` requires at least one venue and one rule: ``run``, a reload and
+    ``check`` need them, while ``test`` or ``notify-test`` can work with less.
+    ``probe_state_dir`` requires a ``state_dir`` the service could use (nothing is
+    created), for ``check``.
     """
     try:
         document = tomllib.loads(text, parse_float=Decimal)
@@ -303,6 +341,8 @@ def parse_config(
             )
     secrets: set[str] = set(interpolator.resolved)
     bridge = _bridge(document.get("bridge", {}), env, problems)
+    if probe_state_dir:
+        _probe_state_dir(bridge.state_dir, problems)
     venues = _venues(document.get("venues", {}), venue_plugins, excluded_plugins, problems, secrets)
     notifiers = _destinations(
         document.get("notifiers", {}), "notifiers", NOTIFIER_SCHEMA, problems, secrets
@@ -325,6 +365,8 @@ def parse_config(
         destinations={**notifiers, **webhooks, **plugged},
         problems=problems,
     )
+    if runnable:
+        _require_runnable(document, problems)
     if problems:
         raise ConfigError(source, problems.items)
     return Config(
@@ -339,6 +381,39 @@ def parse_config(
         rules=rules,
         secrets=frozenset(s for s in secrets if s),
     )
+
+
+def _require_runnable(document: dict[str, Any], problems: Problems) -> None:
+    """A valid file can still leave the service nothing to do: an empty or cut-off one."""
+    if not document:
+        problems.add(
+            "",
+            "no settings at all (an empty or truncated file?); the service needs at "
+            "least one [venues.NAME] table and one [[rules]] (rules.example.toml shows both)",
+        )
+        return
+    # Present but invalid tables have problems of their own already.
+    if not document.get("venues"):
+        problems.add(
+            "venues",
+            "none configured, so the service would watch nothing; add a [venues.NAME] "
+            'table with plugin = "..." (`alert-bridge plugins` lists them)',
+        )
+    if not document.get("rules"):
+        problems.add(
+            "rules",
+            "none configured, so no event would ever alert anyone; add a [[rules]] table "
+            "(see rules.example.toml)",
+        )
+
+
+def _probe_state_dir(state_dir: Path, problems: Problems) -> None:
+    # Deferred: the store package imports the rules and dry-run modules, which import this one.
+    from bridge.store.location import STATE_DIR_FIX, state_dir_problem
+
+    problem = state_dir_problem(state_dir)
+    if problem:
+        problems.add("bridge.state_dir", f'"{state_dir}" {problem}; {STATE_DIR_FIX}')
 
 
 def _table(value: Any, path: str, problems: Problems) -> dict[str, Any]:

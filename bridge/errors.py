@@ -3,6 +3,7 @@
     BridgeError                 anything alert-bridge raises on purpose
     ├── UserError               bad input from the operator: printed as one line, no traceback
     │   ├── ConfigError         an invalid configuration; carries every problem found
+    │   ├── ConfigTextError     a config file that is not UTF-8 text at all (binary, latin-1)
     │   └── EventDecodeError    a JSON event that is not a valid normalized event
     └── PluginError             a plugin that cannot be loaded or registers badly
 
@@ -46,6 +47,12 @@ class ConfigError(UserError):
         self.source = source
         self.problems = list(problems)
         super().__init__("\n".join(p.render(source) for p in self.problems))
+
+
+class ConfigTextError(UserError):
+    """A config file that is not UTF-8 text: invalid like any bad config, in one line."""
+
+    exit_code = 2
 
 
 class EventDecodeError(UserError):

@@ -8,7 +8,9 @@ take the service down with it.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ import anyio
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from bridge.errors import UserError
 from bridge.metrics import (
     CONTENT_TYPE,
     Histograms,
@@ -50,6 +53,20 @@ Response = tuple[int, str, bytes]  # status, content type, body
 TOO_LARGE: Response = (431, TEXT, b"request head too large\n")
 
 
+def bind_failure(exc: OSError) -> str:
+    """Why the endpoint could not listen, and what to do about it (one line)."""
+    off = 'or set http = "" to turn the endpoint off'
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror}); use an IP address such as 127.0.0.1, {off}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"address in use; choose another port or stop the other process, {off}"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"not an address of this machine; use 127.0.0.1 or one of its own, {off}"
+    if exc.errno == errno.EACCES:
+        return f"permission denied (ports below 1024 need privileges); choose another, {off}"
+    return f"cannot listen there ({exc.strerror or exc}); choose another address, {off}"
+
+
 def parse_address(address: str) -> tuple[str, int]:
     """``host:port`` (``[::1]:9108`` for IPv6) as (host, port); port 0 picks a free one."""
     host, sep, port = address.rpartition(":")
@@ -68,7 +85,10 @@ async def serve_http(
 ) -> None:
     """Serve until cancelled; ``task_status.started(port)`` once listening."""
     host, port = parse_address(address)
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    try:
+        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    except OSError as exc:
+        raise UserError(f'[bridge] http = "{address}": {bind_failure(exc)}') from None
     bound: int = listener.listeners[0].extra(SocketAttribute.local_port)  # noqa: S610 (not Django)
     active = 0
 

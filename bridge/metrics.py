@@ -74,6 +74,27 @@ class Histograms:
             self.event_to_delivery.observe(destination, self.clock() - job.created_at)
 
 
+@dataclass
+class ConfigStatus:
+    """The outcome of the last config load, for the two reload gauges.
+
+    Named as Prometheus names its own (``prometheus_config_last_reload_successful``):
+    alerting on ``alert_bridge_config_last_reload_successful == 0`` catches a reload
+    that was rejected while the old config keeps running, which nothing else shows.
+    """
+
+    success_time: float  # unix time of the last successful load; the start counts
+    successful: bool = True
+
+    def succeeded(self, now: float) -> None:
+        """A new config was loaded and is running."""
+        self.successful, self.success_time = True, now
+
+    def failed(self) -> None:
+        """A reload was rejected: the config of ``success_time`` keeps running."""
+        self.successful = False
+
+
 def venue_streams(running: Running) -> dict[str, list[StreamStatus]]:
     """The status of each stream, by venue instance, in start order."""
     venues: dict[str, list[StreamStatus]] = {}
@@ -100,6 +121,19 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
     """Every metric of the running service as Prometheus text exposition."""
     out = _Exposition()
     pipeline = running.pipeline
+    status = running.config_status
+    out.family(
+        "alert_bridge_config_last_reload_successful",
+        "gauge",
+        "1 if the last config load (start or SIGHUP) succeeded, 0 if it was rejected.",
+        [({}, int(status.successful))],
+    )
+    out.family(
+        "alert_bridge_config_last_reload_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful config load (start or SIGHUP).",
+        [({}, status.success_time)],
+    )
     out.family(
         "alert_bridge_events_total",
         "counter",

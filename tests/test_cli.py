@@ -76,10 +76,11 @@ def test_check_invalid_exits_2_listing_every_error_without_traceback(tmp_path: P
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == f"alert-bridge check: {path} is invalid (3 problems):"
+    assert lines[0] == f"alert-bridge check: {path} is invalid (4 problems):"
     assert lines[1].startswith(f'{path}: bridge.http: "nowhere" is not host:port')
     assert lines[2].startswith(f'{path}: rules[0] ("r").on: "fil" is not an event kind')
     assert lines[3].startswith(f'{path}: rules[0] ("r").notify: no destination named "desk"')
+    assert lines[4].startswith(f"{path}: venues: none configured")  # `run` would need one
 
 
 def test_check_missing_file_is_one_line(tmp_path: Path) -> None:

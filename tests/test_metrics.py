@@ -22,6 +22,7 @@ from bridge.delivery import Committer, Deliverer
 from bridge.delivery.stats import DeliveryStats
 from bridge.metrics import (
     DELIVERY_BUCKETS,
+    ConfigStatus,
     Histograms,
     not_connected,
     render_metrics,
@@ -219,7 +220,9 @@ async def running_parts(tmp_path: Path) -> AsyncIterator[Parts]:
             engine = RuleEngine(config.rules)
             deliverer = Deliverer(store, config, on_attempt=histograms.observe_attempt)
             committer = Committer(store, on_jobs=deliverer.notify)
-            running = Running(store, engine, committer, deliverer, Pipeline(engine, committer))
+            status = ConfigStatus(success_time=1_700_000_000.5)
+            pipeline = Pipeline(engine, committer)
+            running = Running(store, engine, committer, deliverer, pipeline, status)
             async with httpx.AsyncClient() as http, anyio.create_task_group() as tg:
                 await tg.start(committer.run)
                 await tg.start(deliverer.run)
@@ -316,6 +319,8 @@ async def test_every_required_family_is_declared_even_when_idle(tmp_path: Path) 
         "alert_bridge_venue_connected": "gauge",
         "alert_bridge_delivery_seconds": "histogram",
         "alert_bridge_event_to_delivery_seconds": "histogram",
+        "alert_bridge_config_last_reload_successful": "gauge",
+        "alert_bridge_config_last_reload_success_timestamp_seconds": "gauge",
     }
     assert {name: metrics.types.get(name) for name in expected} == expected
     assert all(metrics.helps[name] for name in metrics.types)
@@ -323,6 +328,11 @@ async def test_every_required_family_is_declared_even_when_idle(tmp_path: Path) 
     assert metrics.value("alert_bridge_matches_total", rule="every fill") == 0
     assert metrics.value("alert_bridge_deliveries_total", destination="quiet", outcome="dead") == 0
     assert metrics.value("alert_bridge_outbox_depth") == 0
+    assert metrics.value("alert_bridge_config_last_reload_successful") == 1
+    assert (
+        metrics.value("alert_bridge_config_last_reload_success_timestamp_seconds")
+        == 1_700_000_000.5
+    )
 
 
 async def test_every_metric_is_documented_with_its_type(tmp_path: Path) -> None:

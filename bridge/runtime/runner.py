@@ -22,6 +22,10 @@ from bridge.logs import literal_secrets, set_level, setup_logging, warn_if_expos
 from bridge.metrics import Histograms
 from bridge.redaction import Redactor
 from bridge.runtime.service import Service
+from bridge.store.location import STATE_DIR_FIX, state_dir_problem
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 log = logging.getLogger("alert_bridge")
 
@@ -33,18 +37,26 @@ GIL_SWITCH_INTERVAL = 0.001
 
 
 async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
+    # Whatever is wrong with the new file, the service keeps running on the old config.
     try:
-        config = load_config(path)
+        config = load_config(path, runnable=True)
     except ConfigError as exc:
+        service.config_status.failed()
         log.error(
-            "reload rejected, the running config stays: %s is invalid (%d problems):\n%s",
+            "reload rejected, the running config stays: %s is invalid (%d problem%s):\n%s",
             path,
             len(exc.problems),
+            "" if len(exc.problems) == 1 else "s",
             exc,
         )
         return
     except UserError as exc:
+        service.config_status.failed()
         log.error("reload rejected, the running config stays: %s", exc)
+        return
+    except Exception:  # a bug met by this file: it must not take the running service down
+        service.config_status.failed()
+        log.exception("reload rejected, the running config stays: loading %s failed", path)
         return
     redactor.add(config.secrets)  # before anything can log the new values
     set_level(config.bridge.log_level)
@@ -106,10 +118,39 @@ def _freeze_heap() -> None:
 
 def run(path: Path, log_format: str = "text") -> int:
     """The ``run`` command's body."""
-    config = load_config(path)
+    config = load_config(path, runnable=True)
+    problem = state_dir_problem(config.bridge.state_dir)
+    if problem:  # before anything starts, rather than as an SQLite error from deep inside
+        raise UserError(
+            f'[bridge] state_dir = "{config.bridge.state_dir}" {problem}; {STATE_DIR_FIX}'
+        )
     redactor = setup_logging(config.bridge.log_level, log_format)
     redactor.add(config.secrets)
     warn_if_exposed(path, literal_secrets(path.read_text(encoding="utf-8"), config.secrets), log)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    anyio.run(serve, path, config, redactor)
+    try:
+        anyio.run(serve, path, config, redactor)
+    except BaseExceptionGroup as group:
+        # A user error at start-up (the HTTP port taken, the state database unusable)
+        # leaves the task groups wrapped around it: it is one line, not a traceback.
+        error = _only_user_error(group)
+        if error is None:
+            raise
+        raise error from None
     return 0
+
+
+def _only_user_error(group: BaseExceptionGroup[BaseException]) -> UserError | None:
+    """The first UserError in ``group`` if that is all it holds (nested groups too)."""
+    errors: list[UserError] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            inner = _only_user_error(exc)
+            if inner is None:
+                return None
+            errors.append(inner)
+        elif isinstance(exc, UserError):
+            errors.append(exc)
+        else:
+            return None
+    return errors[0] if errors else None

@@ -14,6 +14,7 @@ from bridge.clock import SteadyClock
 from bridge.config import Config
 from bridge.delivery.committer import Committer
 from bridge.delivery.deliverer import Deliverer
+from bridge.metrics import ConfigStatus
 from bridge.plugins import PluginHost, plugin_host
 from bridge.rules import RuleEngine
 from bridge.runtime.backoff import ReconnectPolicy
@@ -37,6 +38,7 @@ class Running:
     committer: Committer
     deliverer: Deliverer
     pipeline: Pipeline
+    config_status: ConfigStatus
     supervisors: list[Supervisor] = field(default_factory=list)
 
 
@@ -65,6 +67,8 @@ class Service:
         # Every schedule of this run reads one clock that wall-clock steps cannot move.
         self.clock: Callable[[], float] = clock or SteadyClock()
         self.running: Running | None = None
+        #: whether the last config load (this one, then each reload) succeeded, and when
+        self.config_status = ConfigStatus(success_time=self.clock())
         #: called after every delivery attempt (metrics); see Deliverer
         self.on_attempt: Callable[..., None] | None = None
         self._stop = anyio.Event()
@@ -125,7 +129,7 @@ class Service:
         )
         committer = Committer(store, on_jobs=deliverer.notify)
         pipeline = Pipeline(engine, committer)
-        running = Running(store, engine, committer, deliverer, pipeline)
+        running = Running(store, engine, committer, deliverer, pipeline, self.config_status)
         self.running = running
         async with (
             httpx.AsyncClient(timeout=REST_TIMEOUT) as http,
@@ -216,4 +220,5 @@ class Service:
             ):
                 log.info("reload: starting venue %s", venue.name)
                 await self._start_venue(venue)
+        self.config_status.succeeded(self.clock())
         log.info("reloaded: %s", config.summary())

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bridge.errors import BridgeError
+from bridge.errors import UserError
 from bridge.store import clockstep
 
 FILENAME = "state.sqlite3"
@@ -65,8 +65,8 @@ CREATE TABLE IF NOT EXISTS dead ({_JOB_COLUMNS}, died_at REAL NOT NULL);
 log = logging.getLogger("alert_bridge.store")
 
 
-class StoreError(BridgeError):
-    """The state database cannot be opened or used."""
+class StoreError(UserError):
+    """The state database cannot be opened or used: the operator's to fix, in one line."""
 
 
 class Checkpointer:
