@@ -349,6 +349,43 @@ def test_host_and_short_path_of_a_secret_url_stay_readable(capture: Capture) -> 
     assert capture.lines()[0].endswith("posting to 127.0.0.1:9 (alerts); login with *** failed")
 
 
+SHORT_SECRET = "alice"  # a secret that is also an ordinary word
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shark-alice: connected",
+        "malice aforethought",
+        "alice_bob and alicex",
+        "venue shark-alice-2 down",
+    ],
+)
+def test_a_short_secret_is_never_masked_inside_another_word(text: str) -> None:
+    assert Redactor([SHORT_SECRET]).redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("login as alice failed.", "login as *** failed."),
+        ("GET /feed?user=alice&depth=5", "GET /feed?user=***&depth=5"),
+        ("https://x.example/u/alice/feed", "https://x.example/u/***/feed"),
+        ("X-Sub-User: alice", "X-Sub-User: ***"),
+        ('{"user": "alice"}', '{"user": "***"}'),
+        ("mailto://desk:alice@mail.example.com", "mailto://desk:***@mail.example.com"),
+    ],
+)
+def test_a_short_secret_is_masked_as_a_whole_token(text: str, masked: str) -> None:
+    assert Redactor([SHORT_SECRET]).redact(text) == masked
+
+
+def test_a_long_secret_is_masked_even_glued_to_other_text() -> None:
+    redactor = Redactor([TELEGRAM_TOKEN, API_SECRET])
+    assert redactor.redact(f"POST /bot{TELEGRAM_TOKEN}/sendMessage") == "POST /bot***/sendMessage"
+    assert redactor.redact(f"x{API_SECRET}y") == "x***y"
+
+
 def test_bad_format_arguments_still_log_and_never_raise(capture: Capture) -> None:
     redactor = setup_logging("INFO", stream=capture.stream)
     redactor.add([LISTEN_KEY])
