@@ -82,7 +82,7 @@ async def test_first_watchdog_ping_follows_ready_at_once_and_nothing_is_unhealth
             await service.wait_for_log("gate-main: connected")
         tg.cancel_scope.cancel()
 
-    # systemd ignores pings before READY=1 (its timer is not armed yet): none are sent.
+    # The watchdog is armed at READY=1: pinging starts there, not before.
     assert received.index("READY=1") < received.index("WATCHDOG=1")
     assert "unhealthy" not in service.log, service.log
     assert "watchdog pings withheld" not in service.log, service.log

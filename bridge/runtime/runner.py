@@ -68,9 +68,9 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
             _freeze_heap()
             sdnotify.ready()
             sdnotify.status(config.summary())
-            # Only now, with its first ping at once: systemd arms WatchdogSec= when start-up
-            # completes (READY=1) and ignores pings before; a start that hangs is
-            # TimeoutStartSec='s to end. Started earlier, the first health check saw a
+            # Only now, with its first ping at once: systemd.service(5) arms WatchdogSec=
+            # when start-up completes (READY=1); a start that hangs is ended by
+            # TimeoutStartSec= instead. Started earlier, the first health check saw a
             # service not yet running, logged "unhealthy" and withheld pings for a period.
             await tg.start(sdnotify.run_watchdog, service.healthy)
 
