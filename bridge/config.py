@@ -30,6 +30,7 @@ from bridge.schema import (
     Option,
     Problems,
     Schema,
+    Secrets,
     non_empty_list,
     one_of,
     url_with_scheme,
@@ -95,8 +96,8 @@ def _apprise_urls(value: Any) -> list[str]:
 
 BRIDGE_SCHEMA = Schema(
     (
-        Option("state_dir", TEXT, default=""),
-        Option("http", _http_address, default="127.0.0.1:9108"),
+        Option("state_dir", TEXT, default="", secret=False),
+        Option("http", _http_address, default="127.0.0.1:9108", secret=False),
         Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
         Option("shutdown_grace", DURATION, default=10.0),
         Option("reconnect_delay", DURATION, default=1.0),
@@ -188,7 +189,7 @@ class Config:
     #: destinations of kinds plugins registered, by name
     plugin_destinations: dict[str, PluginDestinationConfig] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
-    #: values that must never be logged: resolved ${...} values and secret-typed keys
+    #: values that must never be logged: secret keys' values, and ${...} values (see Secrets)
     secrets: frozenset[str] = frozenset()
 
     @property
@@ -339,7 +340,8 @@ def parse_config(
                 key,
                 f"unknown section{did_you_mean(key, sections)}; sections: {', '.join(sections)}",
             )
-    secrets: set[str] = set(interpolator.resolved)
+    secrets = Secrets(interpolator.origins)
+    secrets.collect(BRIDGE_SCHEMA, "bridge", {})
     bridge = _bridge(document.get("bridge", {}), env, problems)
     if probe_state_dir:
         _probe_state_dir(bridge.state_dir, problems)
@@ -379,7 +381,7 @@ def parse_config(
         },
         plugin_destinations=plugged,
         rules=rules,
-        secrets=frozenset(s for s in secrets if s),
+        secrets=secrets.values(),
     )
 
 
@@ -442,7 +444,7 @@ def _venues(
     plugins: Mapping[str, Any],
     excluded: Collection[str],
     problems: Problems,
-    secrets: set[str],
+    secrets: Secrets,
 ) -> dict[str, VenueConfig]:
     venues: dict[str, VenueConfig] = {}
     for name, table in _table(value, "venues", problems).items():
@@ -472,7 +474,7 @@ def _venues(
         schema: Schema = plugins[plugin].config_schema()
         rest = {k: v for k, v in table.items() if k != "plugin"}
         options = schema.validate(rest, path, problems)
-        secrets.update(str(options[k]) for k in schema.secret_keys() if options.get(k))
+        secrets.collect(schema, path, options)
         venues[name] = VenueConfig(name, plugin, options)
     return venues
 
@@ -482,7 +484,7 @@ def _destinations(
     section: str,
     schema: Schema,
     problems: Problems,
-    secrets: set[str],
+    secrets: Secrets,
 ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for name, table in _table(value, section, problems).items():
@@ -491,9 +493,7 @@ def _destinations(
             problems.add(path, f"must be a table: [{section}.{name}]")
             continue
         options = schema.validate(table, path, problems)
-        for key in schema.secret_keys():
-            item = options.get(key)
-            secrets.update(item if isinstance(item, list) else [str(item)] if item else [])
+        secrets.collect(schema, path, options)
         found[name] = options
     return found
 
@@ -502,7 +502,7 @@ def _plugin_destinations(
     document: dict[str, Any],
     kinds: Mapping[str, Any],
     problems: Problems,
-    secrets: set[str],
+    secrets: Secrets,
     *,
     taken: Collection[str],
 ) -> dict[str, PluginDestinationConfig]:

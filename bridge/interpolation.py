@@ -26,6 +26,7 @@ class Interpolator:
         self.environ = os.environ if environ is None else environ
         # Values that came from the environment or files: treated as secrets by the logger.
         self.resolved: set[str] = set()
+        self.origins: list[tuple[str, str]] = []  # (config path, value) of each of them
 
     def resolve(self, value: Any, path: str, problems: Problems) -> Any:
         """Return ``value`` with every reference in every nested string replaced."""
@@ -54,6 +55,7 @@ class Interpolator:
                 return ""
             if replacement:
                 self.resolved.add(replacement)
+                self.origins.append((path, replacement))
             return replacement
 
         return _REFERENCE.sub(substitute, text)

@@ -5,6 +5,10 @@ escaped, and the token-like parts of secret URLs), session secrets (tokens, list
 signatures) as connections open, and by pattern what looks like a credential whatever
 its origin: ``token=`` and friends in query strings, quoted ``"signature": "..."`` pairs,
 ``Authorization`` headers, Standard Webhooks signatures and JWTs.
+
+A known value shorter than ANYWHERE is masked only as a whole token: never inside a
+longer word (a password "alice" leaves "shark-alice" and "malice" alone), but wherever
+punctuation or space sets it apart (``token=alice&``, ``/alice/``, ``key: alice``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary words and digits all over the log
 MIN_URL_PART = 8  # a part of a secret URL this long is a token (not "alerts" or "hook")
 TRANSIENT_LIMIT = 256  # session secrets remembered (a few per stream; old ones are dead)
+# A value this long is no ordinary word, and glued to other text it is still the secret
+# (Telegram's API path puts "bot" right before the bot token): masked wherever it appears.
+ANYWHERE = 16
+_WORD = re.compile(r"[\w-]")  # what continues a word: "shark-alice" is one token
 
 _NAME = r"[\w.-]*(?:token|listenkey|signature|sign|secret|password|passwd|key)"
 _HEADER = r"\w+(?:-\w+)*-(?:api-?key|key|signature|sign|token|secret)"
@@ -83,7 +91,7 @@ class Redactor(logging.Filter):
         variants = self._variants.union(*self._transient.values())
         # Longest first, so a secret is never half-masked by a shorter one inside it.
         ordered = sorted(variants, key=len, reverse=True)
-        self._literal = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._literal = re.compile("|".join(map(_alternative, ordered))) if ordered else None
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret and credential-looking part masked."""
@@ -104,6 +112,17 @@ class Redactor(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _alternative(variant: str) -> str:
+    """The pattern for one known value: anywhere if long, else as a whole token."""
+    pattern = re.escape(variant)
+    if len(variant) >= ANYWHERE:
+        return pattern
+    # The edges of a token: no word character may continue the value on either side.
+    before = r"(?<![\w-])" if _WORD.match(variant[0]) else ""
+    after = r"(?![\w-])" if _WORD.match(variant[-1]) else ""
+    return f"{before}{pattern}{after}"
 
 
 def _message(record: logging.LogRecord) -> str:

@@ -7,7 +7,7 @@ so that all errors read the same way: the path, the value, and how to fix it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,7 @@ class Problems:
     def _poisoned(self, path: str) -> bool:
         # A bad value poisons its own path and the paths of what contains it
         # (``urls[0]`` poisons ``urls``): their checks would only report the same fault.
-        return any(p == path or p.startswith((f"{path}[", f"{path}.")) for p in self.poisoned)
+        return any(within(path, p) for p in self.poisoned)
 
     def poison(self, path: str, message: str) -> None:
         """Report ``message`` at ``path`` and ignore any further problem there."""
@@ -43,6 +43,11 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def within(path: str, outer: str) -> bool:
+    """Whether ``path`` is ``outer`` or inside it (``urls[0]`` or ``headers.X`` of ``urls``)."""
+    return path == outer or path.startswith((f"{outer}[", f"{outer}."))
 
 
 def _text(value: Any) -> str:
@@ -192,12 +197,18 @@ _REQUIRED = object()
 
 @dataclass(frozen=True)
 class Option:
-    """One key of a table: how to convert it, its default, whether it is a secret."""
+    """One key of a table: how to convert it, its default, whether it is a secret.
+
+    ``secret=True``: a credential, masked in logs however it was written. ``secret=False``:
+    never a secret (an identifier, a path, a name), not even when it came from ``${VAR}``
+    or ``${file:...}``. Unset: masked when it came from one of those, as the operator kept
+    it out of the file; a key that holds an identifier should say ``secret=False``.
+    """
 
     name: str
     convert: Converter
     default: Any = _REQUIRED
-    secret: bool = False
+    secret: bool | None = None
     help: str = ""
 
     @property
@@ -243,3 +254,36 @@ class Schema:
 
     def secret_keys(self) -> list[str]:
         return [o.name for o in self.options if o.secret]
+
+    def public_keys(self) -> list[str]:
+        """The keys declared never secret (``secret=False``)."""
+        return [o.name for o in self.options if o.secret is False]
+
+
+class Secrets:
+    """The config values logs must never show, gathered as tables are validated.
+
+    A value is secret when a ``secret=True`` key holds it, or when it came from
+    ``${VAR}`` / ``${file:...}`` anywhere but under a ``secret=False`` key.
+    """
+
+    def __init__(self, interpolated: Iterable[tuple[str, str]] = ()) -> None:
+        self._interpolated = list(interpolated)  # (path, value) of every substitution
+        self._declared: set[str] = set()
+        self._public: list[str] = []
+
+    def collect(self, schema: Schema, path: str, options: Mapping[str, Any]) -> None:
+        """Take note of the table at ``path`` that ``schema`` validated into ``options``."""
+        for key in schema.secret_keys():
+            value = options.get(key)
+            items = value if isinstance(value, list) else [value]
+            self._declared.update(str(item) for item in items if item)
+        self._public.extend(f"{path}.{key}" for key in schema.public_keys())
+
+    def values(self) -> frozenset[str]:
+        hidden = {
+            value
+            for path, value in self._interpolated
+            if not any(within(path, public) for public in self._public)
+        }
+        return frozenset(v for v in self._declared | hidden if v)

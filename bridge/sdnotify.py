@@ -105,23 +105,33 @@ async def run_watchdog(
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Ping the watchdog every half interval while ``is_healthy()``; return if there is none."""
+    """Ping the watchdog every half interval while ``is_healthy()``; return if there is none.
+
+    Start it after READY=1: systemd arms the watchdog once start-up is complete, and the
+    first check and ping happen before ``task_status.started()`` returns.
+    """
     interval = watchdog_interval()
-    task_status.started()
     if interval is None:
+        task_status.started()
         return
     # That this task runs at all proves the event loop is not blocked; is_healthy() answers
     # for the rest (workers alive). Half the interval leaves room for one late wake-up.
     period = interval / 2
-    was_healthy = True
+    healthy = _beat(is_healthy, was_healthy=True)
+    task_status.started()
     while True:
-        healthy = _check(is_healthy, was_healthy)
-        if healthy:
-            watchdog_ping()
-            if not was_healthy:
-                log.info("healthy again: watchdog pings resumed")
-        was_healthy = healthy
         await anyio.sleep(period)
+        healthy = _beat(is_healthy, healthy)
+
+
+def _beat(is_healthy: Callable[[], bool], was_healthy: bool) -> bool:
+    """One check, and a ping if it passed; returns whether it passed."""
+    healthy = _check(is_healthy, was_healthy)
+    if healthy:
+        watchdog_ping()
+        if not was_healthy:
+            log.info("healthy again: watchdog pings resumed")
+    return healthy
 
 
 def _check(is_healthy: Callable[[], bool], was_healthy: bool) -> bool:

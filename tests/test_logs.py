@@ -20,6 +20,7 @@ import pytest
 
 import bridge.logs
 from bridge.config import parse_config
+from bridge.errors import ConfigError, Problem
 from bridge.logs import (
     TAMED,
     BridgeHandler,
@@ -164,6 +165,84 @@ def test_setting_up_twice_keeps_one_handler_and_the_same_redactor(capture: Captu
     assert json.loads(line)["message"] == "key ***"
 
 
+# -- one line per record (text formats) ---------------------------------------------
+
+FORGED = "bad nonce\nERROR alert_bridge: forged line\r\x1b[2K\u2028x"
+FORGED_ONE_LINE = "bad nonce\\nERROR alert_bridge: forged line\\r\\x1b[2K\\u2028x"
+
+
+def record_starts(lines: list[str]) -> list[str]:
+    """The lines that read as the start of a record (a timestamp, then a level)."""
+    return [line for line in lines if re.match(r"\d{4}-\d\d-\d\d \S+ [A-Z]+ ", line)]
+
+
+def test_values_from_outside_are_escaped_onto_one_line(capture: Capture) -> None:
+    setup_logging("INFO", stream=capture.stream)
+    log.warning("%s: venue error: %s", "gate-main", FORGED)
+    log.warning("frame %r, %d of %.1f", {"msg": FORGED}, 3, 2.5)
+    log.warning("%(venue)s said %(text)s", {"venue": "x\ny", "text": FORGED})
+    log.warning(ValueError(FORGED))  # a value as the message itself
+    log.warning("%s", ValueError(FORGED))
+    lines = capture.lines()
+    assert len(lines) == 5 and record_starts(lines) == lines, lines
+    assert lines[0].endswith(f"gate-main: venue error: {FORGED_ONE_LINE}")
+    assert lines[1].endswith(
+        "frame {'msg': 'bad nonce\\nERROR alert_bridge: forged line\\r\\x1b[2K\\u2028x'}, 3 of 2.5"
+    )
+    assert lines[2].endswith(f"x\\ny said {FORGED_ONE_LINE}")
+    assert lines[3].endswith(FORGED_ONE_LINE) and lines[4].endswith(FORGED_ONE_LINE)
+
+
+def test_exception_text_from_outside_cannot_start_a_line(capture: Capture) -> None:
+    setup_logging("INFO", stream=capture.stream)
+    try:
+        raise ValueError(FORGED)
+    except ValueError:
+        log.exception("normalizer failed on a frame")
+    log.info("our own\nsecond line")
+    lines = capture.lines()
+    assert len(record_starts(lines)) == 2
+    first, *traceback, own, second = lines
+    assert first.endswith("ERROR alert_bridge.test: normalizer failed on a frame")
+    assert traceback[0] == "  Traceback (most recent call last):"
+    assert all(line.startswith("  ") for line in traceback)
+    assert "  ERROR alert_bridge: forged line\\r\\x1b[2K\\u2028x" in traceback
+    assert (own.endswith("INFO alert_bridge.test: our own"), second) == (True, "  second line")
+
+
+def test_a_config_error_is_one_problem_a_line(capture: Capture) -> None:
+    setup_logging("INFO", stream=capture.stream)
+    problems = [Problem("venues.x.url", "bad\nERROR forged"), Problem("rules", "none")]
+    log.error("reload rejected: %s is invalid:\n%s", "c.toml", ConfigError("c.toml", problems))
+    first, *rest = capture.lines()
+    assert first.endswith("reload rejected: c.toml is invalid:")
+    assert rest == ["  c.toml: venues.x.url: bad\\nERROR forged", "  c.toml: rules: none"]
+
+
+def test_journal_continuation_lines_keep_the_priority(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = os.fstat(capture.stream.fileno())
+    monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+    setup_logging("INFO", stream=capture.stream)
+    log.warning("venue error: %s", FORGED)
+    try:
+        raise ValueError(FORGED)
+    except ValueError:
+        log.exception("failed")
+    first, second, *traceback = capture.lines()
+    assert first == f"<4>WARNING alert_bridge.test: venue error: {FORGED_ONE_LINE}"
+    assert second == "<3>ERROR alert_bridge.test: failed"
+    assert traceback and all(line.startswith("<3>  ") for line in traceback)
+
+
+def test_json_keeps_values_as_they_are(capture: Capture) -> None:
+    setup_logging("INFO", "json", stream=capture.stream)
+    log.warning("venue error: %s", FORGED)
+    [line] = capture.lines()
+    assert json.loads(line)["message"] == f"venue error: {FORGED}"
+
+
 # -- redaction of configured secrets ------------------------------------------------
 
 
@@ -268,6 +347,43 @@ def test_host_and_short_path_of_a_secret_url_stay_readable(capture: Capture) -> 
     redactor.add(["json://127.0.0.1:9/alerts", "mailto://desk:pw42@mail.example.com"])
     log.info("posting to 127.0.0.1:9 (alerts); login with pw42 failed")
     assert capture.lines()[0].endswith("posting to 127.0.0.1:9 (alerts); login with *** failed")
+
+
+SHORT_SECRET = "alice"  # a secret that is also an ordinary word
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shark-alice: connected",
+        "malice aforethought",
+        "alice_bob and alicex",
+        "venue shark-alice-2 down",
+    ],
+)
+def test_a_short_secret_is_never_masked_inside_another_word(text: str) -> None:
+    assert Redactor([SHORT_SECRET]).redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("login as alice failed.", "login as *** failed."),
+        ("GET /feed?user=alice&depth=5", "GET /feed?user=***&depth=5"),
+        ("https://x.example/u/alice/feed", "https://x.example/u/***/feed"),
+        ("X-Sub-User: alice", "X-Sub-User: ***"),
+        ('{"user": "alice"}', '{"user": "***"}'),
+        ("mailto://desk:alice@mail.example.com", "mailto://desk:***@mail.example.com"),
+    ],
+)
+def test_a_short_secret_is_masked_as_a_whole_token(text: str, masked: str) -> None:
+    assert Redactor([SHORT_SECRET]).redact(text) == masked
+
+
+def test_a_long_secret_is_masked_even_glued_to_other_text() -> None:
+    redactor = Redactor([TELEGRAM_TOKEN, API_SECRET])
+    assert redactor.redact(f"POST /bot{TELEGRAM_TOKEN}/sendMessage") == "POST /bot***/sendMessage"
+    assert redactor.redact(f"x{API_SECRET}y") == "x***y"
 
 
 def test_bad_format_arguments_still_log_and_never_raise(capture: Capture) -> None:

@@ -70,8 +70,6 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
     service.on_attempt = histograms.observe_attempt
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with anyio.create_task_group() as tg:
-            # The watchdog runs from the start: systemd's timer does not wait for READY.
-            await tg.start(sdnotify.run_watchdog, service.healthy)
             if config.bridge.http:
                 # Up before the venues: /healthz answers at once, the rest say "starting".
                 port = await tg.start(
@@ -82,6 +80,11 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
             _freeze_heap()
             sdnotify.ready()
             sdnotify.status(config.summary())
+            # Only now, with its first ping at once: systemd.service(5) arms WatchdogSec=
+            # when start-up completes (READY=1); a start that hangs is ended by
+            # TimeoutStartSec= instead. Started earlier, the first health check saw a
+            # service not yet running, logged "unhealthy" and withheld pings for a period.
+            await tg.start(sdnotify.run_watchdog, service.healthy)
 
             async def handle_signals() -> None:
                 async for signum in signals:

@@ -49,7 +49,13 @@ class SkinShark(Venue):
     ready_when = "signal"  # up once the `connected` frame arrives
     options = (
         Option("api_key", NON_EMPTY_TEXT, secret=True, help="sent as the api-key header"),
-        Option("sub_user", NON_EMPTY_TEXT, help="sub-user UUID or externalId (On-Behalf-Of)"),
+        # An identifier, not a credential (the api_key is): logs may name it.
+        Option(
+            "sub_user",
+            NON_EMPTY_TEXT,
+            secret=False,
+            help="sub-user UUID or externalId (On-Behalf-Of)",
+        ),
         Option("token_in", one_of("subprotocol", "query"), default="subprotocol"),
     )
 
