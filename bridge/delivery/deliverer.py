@@ -24,7 +24,12 @@ from anyio.abc import TaskGroup, TaskStatus
 from bridge.config import Config
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.batcher import GroupCommit
-from bridge.delivery.destinations import Destination, build_destinations, make_client
+from bridge.delivery.destinations import (
+    Destination,
+    build_destinations,
+    delivery_names,
+    make_client,
+)
 from bridge.delivery.lane import Lane
 from bridge.delivery.policy import decide
 from bridge.delivery.report import Attempt, OnAttempt, Reporter
@@ -68,6 +73,7 @@ class Deliverer:
         self._poll = poll_interval
         self._batch = batch
         self._lanes: dict[str, Lane] = {}
+        self._routes: dict[str, Lane] = {}  # every job destination's lane ("desk[1]": desk's)
         # job ids handed to workers and not yet recorded, by destination: never twice
         self._inflight: defaultdict[str, set[str]] = defaultdict(set)
         self._active = 0
@@ -97,6 +103,11 @@ class Deliverer:
         return {name: lane.destination for name, lane in self._lanes.items()}
 
     @property
+    def delivery_names(self) -> list[str]:
+        """What deliveries are counted under: each destination, or each URL of a notifier."""
+        return delivery_names(self.config)
+
+    @property
     def in_flight(self) -> int:
         """Attempts under way right now."""
         return self._active
@@ -112,7 +123,7 @@ class Deliverer:
 
     def wake(self, destination: str | None = None) -> None:
         """Look for due jobs now (all destinations, or one), e.g. after a clock change."""
-        lanes = self._lanes.values() if destination is None else [self._lanes.get(destination)]
+        lanes = self._lanes.values() if destination is None else [self._routes.get(destination)]
         for lane in lanes:
             if lane is not None:
                 lane.wake()
@@ -171,7 +182,8 @@ class Deliverer:
             self._close(lane)
         destinations = build_destinations(self.config, self._http)
         self._lanes = {name: Lane(dest) for name, dest in destinations.items()}
-        self._dispatch.start_soon(self._bury_unknown, list(destinations))
+        self._routes = {name: lane for lane in self._lanes.values() for name in lane.names}
+        self._dispatch.start_soon(self._bury_unknown, list(self._routes))
         for lane in self._lanes.values():
             for _ in range(lane.destination.settings.concurrency):
                 self._work.start_soon(self._worker, lane)
@@ -208,15 +220,25 @@ class Deliverer:
         # On the loop, not in a thread: an indexed read of a few rows takes well under a
         # millisecond and WAL readers never wait for a writer, while a thread hop here
         # waits for the GIL behind the event loop and starves the workers meanwhile.
-        jobs = self.store.due_jobs(lane.name, self._batch, inflight, now)
+        jobs = self.store.due_jobs(lane.names, self._batch, inflight, now)
         if not jobs:
-            due = self.store.next_due(lane.name, inflight)
+            due = self.store.next_due(lane.names, inflight)
             wait = self._poll if due is None else min(max(due - now, 0.0), self._poll)
             with anyio.move_on_after(wait):
                 await wakeup.wait()
             return
+        if lane.fanout:
+            jobs = await self._split(lane, jobs)
         self._inflight[lane.name].update(job.id for job in jobs)
         lane.jobs.put_many(jobs)
+
+    async def _split(self, lane: Lane, jobs: list[Job]) -> list[Job]:
+        """Jobs for the whole notifier become one job per URL before anything is sent."""
+        whole = [job for job in jobs if job.destination == lane.name]
+        if not whole:
+            return jobs
+        parts = await anyio.to_thread.run_sync(self.store.split, whole, lane.fanout)
+        return [job for job in jobs if job.destination != lane.name] + parts
 
     async def _worker(self, lane: Lane) -> None:
         while (job := await lane.jobs.get()) is not None:

@@ -6,6 +6,7 @@ import anyio
 
 from bridge.delivery.destinations import Destination
 from bridge.delivery.handoff import Handoff
+from bridge.delivery.notifier import AppriseDestination
 from bridge.store import Job
 
 
@@ -15,6 +16,13 @@ class Lane:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
         self.name = destination.name
+        #: the job destinations this lane delivers (a notifier's: its name and each URL's)
+        self.names: tuple[str, ...] = (self.name,)
+        #: what a job for the whole destination is split into first (several URLs)
+        self.fanout: tuple[str, ...] = ()
+        if isinstance(destination, AppriseDestination):
+            self.names = tuple(destination.targets)
+            self.fanout = destination.fanout
         self.jobs = Handoff()  # served by `concurrency` workers: the bound on attempts
         self.scope = anyio.CancelScope()  # the dispatcher's
         self.disabled = False
