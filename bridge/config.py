@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bridge.apprise_urls import load_apprise
+from bridge.apprise_urls import FORMATS, load_apprise
 from bridge.errors import ConfigError, ConfigTextError, Problem, UserError
 from bridge.interpolation import Interpolator
 from bridge.rules import Rule, compile_rules
@@ -113,7 +113,14 @@ DELIVERY_OPTIONS = (
     Option("concurrency", POSITIVE_INTEGER, default=4),
     Option("circuit_breaker", NON_NEGATIVE_INTEGER, default=5),
 )
-NOTIFIER_SCHEMA = Schema((Option("urls", _apprise_urls, secret=True), *DELIVERY_OPTIONS))
+NOTIFIER_SCHEMA = Schema(
+    (
+        Option("urls", _apprise_urls, secret=True),
+        # what the rule's title and body are written in; Apprise converts for each service
+        Option("format", one_of(*FORMATS), default="text"),
+        *DELIVERY_OPTIONS,
+    )
+)
 WEBHOOK_SCHEMA = Schema(
     (
         Option("url", url_with_scheme("https", "http")),
@@ -159,6 +166,7 @@ class DeliveryConfig:
 @dataclass(frozen=True)
 class NotifierConfig(DeliveryConfig):
     urls: list[str]
+    format: str = "text"  # text | markdown | html: Apprise's body_format
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
         (({"rule": r}, pipeline.matches[r]) for r in {**rules, **pipeline.matches}),
     )
     stats = running.deliverer.stats.destinations
-    names = dict.fromkeys([*running.deliverer.config.destinations, *stats])
+    names = dict.fromkeys([*running.deliverer.delivery_names, *stats])
     out.family(
         "alert_bridge_deliveries_total",
         "counter",

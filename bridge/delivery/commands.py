@@ -9,7 +9,7 @@ from typing import TextIO
 import anyio
 
 from bridge.config import Config
-from bridge.delivery.probe import probe
+from bridge.delivery.probe import ProbeReport, probe
 from bridge.errors import UserError
 from bridge.store import Job, Store, StoreError
 from bridge.units import did_you_mean, quote_list
@@ -100,13 +100,19 @@ def notify_test(config: Config, name: str, out: TextIO) -> int:
             f'no destination named "{name}"{did_you_mean(name, config.destinations)}; '
             f"destinations: {quote_list(config.destinations) or '(none configured)'}"
         )
-    report = anyio.run(probe, config, name)
-    label = f"{name} ({report.kind})"
+    reports = anyio.run(probe, config, name)
+    for report in reports:
+        _print_probe(report, out)
+    return 0 if all(report.result.ok for report in reports) else 1
+
+
+def _print_probe(report: ProbeReport, out: TextIO) -> None:
+    label = f"{report.destination} ({report.kind})"
     took = f"{report.seconds * 1000:.0f} ms"
     status = f", HTTP {report.result.status}" if report.result.status is not None else ""
     if report.result.ok:
         out.write(f"{label}: delivered in {took}{status}; webhook-id {report.job.id}\n")
-        return 0
+        return
     if report.result.gone:
         then = "the service would disable this destination until the config is reloaded"
     elif report.result.permanent:
@@ -114,4 +120,3 @@ def notify_test(config: Config, name: str, out: TextIO) -> int:
     else:
         then = "the service would retry on the destination's schedule"
     out.write(f"{label}: FAILED after {took}: {report.result.error} ({then})\n")
-    return 1

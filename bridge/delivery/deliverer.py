@@ -25,7 +25,12 @@ from bridge.config import Config
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.batcher import GroupCommit
 from bridge.delivery.breaker import Breaker
-from bridge.delivery.destinations import Destination, build_destinations, make_client
+from bridge.delivery.destinations import (
+    Destination,
+    build_destinations,
+    delivery_names,
+    make_client,
+)
 from bridge.delivery.lane import Lane
 from bridge.delivery.policy import decide
 from bridge.delivery.report import Attempt, OnAttempt, Reporter
@@ -69,6 +74,7 @@ class Deliverer:
         self._poll = poll_interval
         self._batch = batch
         self._lanes: dict[str, Lane] = {}
+        self._routes: dict[str, Lane] = {}  # every job destination's lane ("desk[1]": desk's)
         # job ids handed to workers and not yet recorded, by destination: never twice
         self._inflight: defaultdict[str, set[str]] = defaultdict(set)
         self._active = 0
@@ -99,8 +105,13 @@ class Deliverer:
 
     @property
     def circuits(self) -> dict[str, Breaker]:
-        """Each destination's circuit breaker, by name."""
-        return {name: lane.breaker for name, lane in self._lanes.items()}
+        """Each delivery's circuit breaker (a notifier's URLs each have one), by name."""
+        return {name: b for lane in self._lanes.values() for name, b in lane.breakers.items()}
+
+    @property
+    def delivery_names(self) -> list[str]:
+        """What deliveries are counted under: each destination, or each URL of a notifier."""
+        return delivery_names(self.config)
 
     @property
     def in_flight(self) -> int:
@@ -118,7 +129,7 @@ class Deliverer:
 
     def wake(self, destination: str | None = None) -> None:
         """Look for due jobs now (all destinations, or one), e.g. after a clock change."""
-        lanes = self._lanes.values() if destination is None else [self._lanes.get(destination)]
+        lanes = self._lanes.values() if destination is None else [self._routes.get(destination)]
         for lane in lanes:
             if lane is not None:
                 lane.wake()
@@ -176,12 +187,10 @@ class Deliverer:
         for lane in self._lanes.values():
             self._close(lane)
         destinations = build_destinations(self.config, self._http)
-        old = self._lanes
-        self._lanes = {
-            name: Lane(dest, old[name].breaker if name in old else None)
-            for name, dest in destinations.items()
-        }
-        self._dispatch.start_soon(self._bury_unknown, list(destinations))
+        old = self.circuits
+        self._lanes = {name: Lane(dest, old) for name, dest in destinations.items()}
+        self._routes = {name: lane for lane in self._lanes.values() for name in lane.names}
+        self._dispatch.start_soon(self._bury_unknown, list(self._routes))
         for lane in self._lanes.values():
             for _ in range(lane.destination.settings.concurrency):
                 self._work.start_soon(self._worker, lane)
@@ -215,33 +224,40 @@ class Deliverer:
             await wakeup.wait()
             return
         now = self.clock()
-        breaker = lane.breaker
-        if breaker.open:  # one probe at a time, one about every first retry delay
-            if not breaker.may_probe(now):
-                wait = self._poll if breaker.probing else breaker.probe_wait(now)
-                with anyio.move_on_after(min(wait, self._poll)):
-                    await wakeup.wait()
-                return
-            # The probe is the oldest job, due or not: while the circuit is open, the
-            # breaker keeps the time, and the backlog goes out in the order it came in.
-            jobs = self.store.oldest_jobs(lane.name, 1, inflight)
-            if jobs:
-                breaker.probing, breaker.probe_id = True, jobs[0].id
-                self._inflight[lane.name].add(jobs[0].id)
-                lane.jobs.put_many(jobs)
-                return
+        for name, breaker in lane.breakers.items():
+            # An open circuit gets one probe at a time, about one per first retry delay:
+            # its oldest job, due or not (the breaker keeps the time while it is open,
+            # and the backlog goes out in the order it came in).
+            if breaker.open and breaker.may_probe(now):
+                probe = self.store.oldest_jobs(name, 1, inflight)
+                if probe:
+                    breaker.probing, breaker.probe_id = True, probe[0].id
+                    self._inflight[lane.name].add(probe[0].id)
+                    lane.jobs.put_many(probe)
+        closed = [name for name in lane.names if not lane.breakers[name].open]
         # On the loop, not in a thread: an indexed read of a few rows takes well under a
         # millisecond and WAL readers never wait for a writer, while a thread hop here
         # waits for the GIL behind the event loop and starves the workers meanwhile.
-        jobs = self.store.due_jobs(lane.name, self._batch, inflight, now)
+        jobs = self.store.due_jobs(closed, self._batch, inflight, now) if closed else []
         if not jobs:
-            due = self.store.next_due(lane.name, inflight)
-            wait = self._poll if due is None else min(max(due - now, 0.0), self._poll)
-            with anyio.move_on_after(wait):
+            due = self.store.next_due(closed, inflight) if closed else None
+            waits = [self._poll] if due is None else [due - now, self._poll]
+            waits += [b.probe_wait(now) for b in lane.breakers.values() if b.open and not b.probing]
+            with anyio.move_on_after(max(min(waits), 0.0)):
                 await wakeup.wait()
             return
+        if lane.fanout:
+            jobs = await self._split(lane, jobs)
         self._inflight[lane.name].update(job.id for job in jobs)
         lane.jobs.put_many(jobs)
+
+    async def _split(self, lane: Lane, jobs: list[Job]) -> list[Job]:
+        """Jobs for the whole notifier become one job per URL before anything is sent."""
+        whole = [job for job in jobs if job.destination == lane.name]
+        if not whole:
+            return jobs
+        parts = await anyio.to_thread.run_sync(self.store.split, whole, lane.fanout)
+        return [job for job in jobs if job.destination != lane.name] + parts
 
     async def _worker(self, lane: Lane) -> None:
         while (job := await lane.jobs.get()) is not None:
@@ -249,7 +265,8 @@ class Deliverer:
                 self._inflight[lane.name].discard(job.id)
                 lane.wake()
                 continue
-            if lane.breaker.open and job.id != lane.breaker.probe_id:
+            breaker = lane.breakers.get(job.destination)
+            if breaker is not None and breaker.open and job.id != breaker.probe_id:
                 # handed over before the circuit opened: it waits with the others
                 self._inflight[lane.name].discard(job.id)
                 continue
@@ -260,9 +277,10 @@ class Deliverer:
         self._active += 1
         try:
             result = await self._attempt(lane, job)
-            if lane.breaker.observe(job.id, result, self.clock(), self._rng):
+            breaker = lane.breakers.get(job.destination)
+            if breaker is not None and breaker.observe(job.id, result, self.clock(), self._rng):
                 assert self._work is not None
-                self._work.start_soon(self._drain, lane)
+                self._work.start_soon(self._drain, lane, job.destination)
             outcome = decide(result, job, lane.destination.settings, self.clock(), self._rng)
             attempt = Attempt(lane, job, result, outcome, time.perf_counter() - started)
             await self._recorder.put(attempt, wait=False)
@@ -285,9 +303,9 @@ class Deliverer:
             lane.wake()
         return result
 
-    async def _drain(self, lane: Lane) -> None:
-        """The circuit closed: whatever waited is due now, oldest event first."""
-        await anyio.to_thread.run_sync(self.store.make_due, lane.name, self.clock())
+    async def _drain(self, lane: Lane, name: str) -> None:
+        """The circuit of ``name`` closed: whatever waited is due now, oldest event first."""
+        await anyio.to_thread.run_sync(self.store.make_due, name, self.clock())
         lane.wake()
 
     def _record_now(self, attempts: list[Attempt]) -> list[None] | None:

@@ -9,7 +9,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from bridge.config import Config, DeliveryConfig
 from bridge.delivery.attempt import AttemptResult
-from bridge.delivery.notifier import AppriseDestination
+from bridge.delivery.notifier import AppriseDestination, url_target
 from bridge.delivery.webhook import WebhookDestination
 from bridge.store import Job
 
@@ -68,3 +68,15 @@ def build_destination(config: Config, name: str, client: httpx.AsyncClient) -> D
 def build_destinations(config: Config, client: httpx.AsyncClient) -> dict[str, Destination]:
     """Every destination of ``config``, by name."""
     return {name: build_destination(config, name, client) for name in config.destinations}
+
+
+def delivery_names(config: Config) -> list[str]:
+    """Each destination's name, or for a notifier with several URLs each URL's (``desk[1]``).
+
+    Deliveries are counted, logged and listed under these names; a URL itself never is.
+    """
+    names: list[str] = []
+    for name in config.destinations:
+        urls = config.notifiers[name].urls if name in config.notifiers else ()
+        names += [url_target(name, i) for i in range(len(urls))] if len(urls) > 1 else [name]
+    return names

@@ -7,6 +7,7 @@ import anyio
 from bridge.delivery.breaker import Breaker
 from bridge.delivery.destinations import Destination
 from bridge.delivery.handoff import Handoff
+from bridge.delivery.notifier import AppriseDestination
 from bridge.store import Job
 
 
@@ -14,15 +15,27 @@ class Lane:
     """A destination, its hand-off to ``concurrency`` workers, wake-up signal, 410 flag,
     and circuit breaker."""
 
-    def __init__(self, destination: Destination, breaker: Breaker | None = None) -> None:
+    def __init__(
+        self, destination: Destination, breakers: dict[str, Breaker] | None = None
+    ) -> None:
         self.destination = destination
         self.name = destination.name
+        #: the job destinations this lane delivers (a notifier's: its name and each URL's)
+        self.names: tuple[str, ...] = (self.name,)
+        #: what a job for the whole destination is split into first (several URLs)
+        self.fanout: tuple[str, ...] = ()
+        if isinstance(destination, AppriseDestination):
+            self.names = tuple(destination.targets)
+            self.fanout = destination.fanout
+        # One circuit per delivery (each URL of a notifier has its own): a dead Slack
+        # must not hold back Telegram. A reload keeps what each circuit knows.
         settings = destination.settings
-        if breaker is None:
-            breaker = Breaker(self.name, settings.circuit_breaker, list(settings.retry))
-        else:  # a reload keeps what the circuit knows, with the new settings
+        known = breakers or {}
+        self.breakers: dict[str, Breaker] = {}
+        for name in self.names:
+            breaker = known.get(name) or Breaker(name, 0, [])
             breaker.threshold, breaker.retry = settings.circuit_breaker, list(settings.retry)
-        self.breaker = breaker
+            self.breakers[name] = breaker
         self.jobs = Handoff()  # served by `concurrency` workers: the bound on attempts
         self.scope = anyio.CancelScope()  # the dispatcher's
         self.disabled = False

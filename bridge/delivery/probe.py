@@ -12,6 +12,7 @@ import httpx
 from bridge.config import Config
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.destinations import build_destination, make_client
+from bridge.delivery.notifier import AppriseDestination
 from bridge.events import FillEvent, event_id
 from bridge.logs import tame_libraries
 from bridge.rules import Match, Rule, Template
@@ -77,13 +78,22 @@ def sample_job(destination: str, now: float) -> Job:
 
 async def probe(
     config: Config, name: str, *, client: httpx.AsyncClient | None = None
-) -> ProbeReport:
-    """Send one sample alert to destination ``name`` (one attempt, no outbox, no retry)."""
+) -> list[ProbeReport]:
+    """Send one sample alert to destination ``name`` (one attempt, no outbox, no retry).
+
+    A notifier with several URLs gets one sample per URL, each reported on its own, as
+    the service would deliver them.
+    """
     tame_libraries()
-    job = sample_job(name, time.time())
+    reports = []
     # A borrowed client is left open: its owner closes it.
     async with make_client() if client is None else nullcontext(client) as http:
         destination = build_destination(config, name, http)
-        started = time.perf_counter()
-        result = await destination.send(job)
-    return ProbeReport(name, destination.kind, job, result, time.perf_counter() - started)
+        fanout = destination.fanout if isinstance(destination, AppriseDestination) else ()
+        for target in fanout or (name,):
+            job = sample_job(target, time.time())
+            started = time.perf_counter()
+            result = await destination.send(job)
+            seconds = time.perf_counter() - started
+            reports.append(ProbeReport(target, destination.kind, job, result, seconds))
+    return reports

@@ -50,7 +50,8 @@ class Reporter:
 
     def attempted(self, attempt: Attempt) -> None:
         """Account one attempt whose outcome is durable."""
-        name, job, outcome = attempt.lane.name, attempt.job, attempt.outcome
+        # The job's destination, not the lane's: a notifier's URLs are counted one by one.
+        name, job, outcome = attempt.job.destination, attempt.job, attempt.outcome
         self.stats.timed(name, attempt.seconds)
         if outcome.action == "delivered":
             self.stats.add(name, "delivered")

@@ -7,6 +7,9 @@ so a receiver can drop repeats), ``webhook-timestamp`` is the time of this attem
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -74,8 +77,11 @@ class WebhookDestination:
                     timeout=timeout,
                     follow_redirects=False,
                 )
-        except httpx.TimeoutException:
-            pass
+        except httpx.TimeoutException as exc:
+            # httpx-aiohttp reports any failure to connect, a refusal too, as a timeout.
+            failed = connect_failure(exc)
+            if failed is not None:
+                return AttemptResult.failure(failed)
         except httpx.HTTPError as exc:
             # The exception text can quote the URL (which may hold a token): name the kind only.
             return AttemptResult.failure(f"{_describe(exc)}")
@@ -107,9 +113,35 @@ def classify(status: int, retry_after: str | None, now: float) -> AttemptResult:
     return AttemptResult.failure(f"HTTP {status}", status=status)
 
 
+def connect_failure(exc: BaseException) -> str | None:
+    """Why a connection failed, when the cause is the system's answer rather than a timeout.
+
+    Follows the chain of causes down to the operating system's error: "connection
+    refused" (nothing listens there), or "cannot connect: <the system's words>" (no route
+    to the host, a name that does not resolve...). None when nothing but a timeout is
+    found: that one really was a timeout. Never quotes the URL.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        # aiohttp's connector error is an OSError too, with the refusal's errno
+        if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
+            return "connection refused"
+        # getaddrinfo's errors (negative numbers), also inside aiohttp's DNS error
+        if isinstance(cause, socket.gaierror) or (
+            isinstance(cause, OSError) and (cause.errno or 0) < 0
+        ):
+            return "cannot connect: the host name does not resolve"
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError) and cause.errno:
+            return f"cannot connect: {os.strerror(cause.errno).lower()}"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def _describe(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
-        return "cannot connect"
+        return connect_failure(exc) or "cannot connect"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "the receiver broke the HTTP exchange"
     if isinstance(exc, httpx.UnsupportedProtocol):

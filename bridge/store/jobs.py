@@ -8,7 +8,8 @@ alert that is already queued, and a retry sends exactly the bytes the first try 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -72,6 +73,18 @@ def job_id(event_id: str, rule: str, destination: str) -> str:
     """
     text = "\x1f".join((event_id, rule, destination))
     return "msg_" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def split_job(job: Job, targets: Sequence[str]) -> list[Job]:
+    """``job`` as one job per target (a notifier's URLs), each with its own stable id.
+
+    Everything else carries over, attempts and last error included: a job written by an
+    older version (one for every URL) keeps the attempts it already spent.
+    """
+    return [
+        replace(job, id=job_id(job.event_id, job.rule, target), destination=target)
+        for target in targets
+    ]
 
 
 def iso_timestamp(ms: int) -> str:

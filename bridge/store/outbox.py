@@ -6,7 +6,8 @@ import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from bridge.store.jobs import Job, Outcome
+from bridge.store.commit import INSERT_JOB, job_row
+from bridge.store.jobs import Job, Outcome, split_job
 
 # The SQL below interpolates only these constant column lists, never a value (S608).
 JOB_COLUMNS = (
@@ -34,14 +35,25 @@ def job_from_row(row: Any, *, dead: bool = False) -> Job:
     return job
 
 
+def _where(destinations: Sequence[str]) -> str:
+    """The condition for jobs of any of ``destinations`` (one: the plain, fastest form)."""
+    if len(destinations) == 1:
+        return "destination = ?"
+    return f"destination IN ({', '.join('?' * len(destinations))})"
+
+
 def due(
-    conn: sqlite3.Connection, destination: str, now: float, limit: int, skip: Collection[str]
+    conn: sqlite3.Connection,
+    destinations: Sequence[str],
+    now: float,
+    limit: int,
+    skip: Collection[str],
 ) -> list[Job]:
-    """Up to ``limit`` jobs for ``destination`` due at ``now``, oldest first, not in ``skip``."""
+    """Up to ``limit`` jobs for ``destinations`` due at ``now``, oldest first, not in ``skip``."""
     rows = conn.execute(
         SELECT_PENDING
-        + " WHERE destination = ? AND next_at <= ? ORDER BY next_at, created_at LIMIT ?",
-        (destination, now, limit + len(skip)),
+        + f" WHERE {_where(destinations)} AND next_at <= ? ORDER BY next_at, created_at LIMIT ?",
+        (*destinations, now, limit + len(skip)),
     ).fetchall()
     return [job_from_row(r) for r in rows if r[0] not in skip][:limit]
 
@@ -57,13 +69,32 @@ def oldest(
     return [job_from_row(r) for r in rows if r[0] not in skip][:limit]
 
 
-def next_due(conn: sqlite3.Connection, destination: str, skip: Collection[str]) -> float | None:
-    """When the earliest job of ``destination`` not in ``skip`` is due; None if none."""
+def next_due(
+    conn: sqlite3.Connection, destinations: Sequence[str], skip: Collection[str]
+) -> float | None:
+    """When the earliest job of ``destinations`` not in ``skip`` is due; None if none."""
     rows = conn.execute(
-        "SELECT id, next_at FROM outbox WHERE destination = ? ORDER BY next_at LIMIT ?",
-        (destination, len(skip) + 1),
+        f"SELECT id, next_at FROM outbox WHERE {_where(destinations)} ORDER BY next_at LIMIT ?",  # noqa: S608
+        (*destinations, len(skip) + 1),
     ).fetchall()
     return next((at for job, at in rows if job not in skip), None)
+
+
+def split(conn: sqlite3.Connection, jobs: Iterable[Job], targets: Sequence[str]) -> list[Job]:
+    """Replace each of ``jobs`` by one job per target; the new jobs.
+
+    A job no longer in the outbox (delivered, dropped or buried meanwhile) is not split.
+    A part that exists already (the same split, run again) is kept as it is, and is
+    not among those returned: it is due, or not, on its own.
+    """
+    made: list[Job] = []
+    for job in jobs:
+        if not conn.execute("DELETE FROM outbox WHERE id = ?", (job.id,)).rowcount:
+            continue
+        for part in split_job(job, targets):
+            if conn.execute(INSERT_JOB, job_row(part)).rowcount:
+                made.append(part)
+    return made
 
 
 def bury(conn: sqlite3.Connection, job: str, attempts: int | None, error: str, now: float) -> None:

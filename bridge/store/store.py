@@ -20,6 +20,11 @@ from bridge.store.jobs import CommitItem, Job, Outcome
 
 SEEN_RETENTION = 7 * 86400.0
 
+
+def _names(destination: str | Sequence[str]) -> Sequence[str]:
+    return (destination,) if isinstance(destination, str) else destination
+
+
 __all__ = ["Store", "StoreError"]
 
 
@@ -97,22 +102,37 @@ class Store:
     # -- the workers ----------------------------------------------------------------
 
     def due_jobs(
-        self, destination: str, limit: int, skip: Collection[str] = (), now: float | None = None
+        self,
+        destination: str | Sequence[str],
+        limit: int,
+        skip: Collection[str] = (),
+        now: float | None = None,
     ) -> list[Job]:
-        """Jobs of ``destination`` due now, oldest first, leaving out ``skip`` (in flight)."""
+        """Jobs of ``destination`` (a name or several) due now, oldest first, but ``skip``."""
         at = self.clock() if now is None else now
         with self.db.read() as conn:
-            return outbox.due(conn, destination, at, limit, skip)
+            return outbox.due(conn, _names(destination), at, limit, skip)
 
     def oldest_jobs(self, destination: str, limit: int, skip: Collection[str] = ()) -> list[Job]:
         """The oldest pending jobs of ``destination`` (by creation), due or not."""
         with self.db.read() as conn:
             return outbox.oldest(conn, destination, limit, skip)
 
-    def next_due(self, destination: str, skip: Collection[str] = ()) -> float | None:
+    def next_due(
+        self, destination: str | Sequence[str], skip: Collection[str] = ()
+    ) -> float | None:
         """When the next job of ``destination`` (not in ``skip``) is due; None if none."""
         with self.db.read() as conn:
-            return outbox.next_due(conn, destination, skip)
+            return outbox.next_due(conn, _names(destination), skip)
+
+    def split(self, jobs: Sequence[Job], targets: Sequence[str]) -> list[Job]:
+        """Replace each job by one per target (a notifier's URLs); the new jobs.
+
+        Not fsynced, like outcomes: a power cut may undo a split, and the split done
+        again makes the same jobs, so at worst a URL gets one more delivery.
+        """
+        with self.db.write(durable=False) as conn:
+            return outbox.split(conn, jobs, targets)
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Apply delivery outcomes in one transaction (not fsynced: see Database.write)."""
