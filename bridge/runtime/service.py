@@ -146,11 +146,11 @@ class Service:
         known = self._states.get(venue.name)
         bound = state_bound(venue)
         if known is None or known[0] != venue.plugin:
-            loaded = running.store.load_venue_state(venue.name)
-            known = (venue.plugin, StateMap(loaded, bound=bound, clock=self.clock))
+            # Its own wall clock, not self.clock: touch times are persisted across restarts.
+            known = (venue.plugin, StateMap(running.store.load_venue_state(venue.name)))
             self._states[venue.name] = known
         state = known[1]
-        state.set_bound(bound)  # a reload may have changed order_state_max(_age)
+        state.set_bound(bound)  # order_state_max(_age), as loaded or changed by a reload
         supervisors = [
             Supervisor(
                 venue,
