@@ -52,6 +52,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/e2e.py --seconds 60
 	$(BIN)/python bench/bitopro_snapshot.py --runs 50
 	$(BIN)/python bench/skinshark_instances.py
+	$(BIN)/python bench/order_state.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -201,6 +201,14 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
             help_text,
             (({"venue": v}, sum(getattr(s, attribute) for s in ss)) for v, ss in venues.items()),
         )
+    states = {s.venue.name: s.state for s in running.supervisors}  # streams share one
+    out.family(
+        "alert_bridge_state_evictions_total",
+        "counter",
+        "Per-order normalizer state entries dropped by order_state_max or "
+        "order_state_max_age, by venue.",
+        (({"venue": v}, state.evictions) for v, state in states.items()),
+    )
     out.histogram(
         "alert_bridge_delivery_seconds",
         "Duration of delivery attempts (any outcome), by destination.",

@@ -21,7 +21,7 @@ Normalizers are pure apart from ``ctx.state``, so recorded frames replay with no
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
@@ -29,7 +29,9 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 
 from bridge.events import Event, FillEvent, event_id
-from bridge.schema import DURATION, Option, Schema, url_with_scheme
+from bridge.schema import DURATION, POSITIVE_INTEGER, Option, Schema, url_with_scheme
+from bridge.venue_state import ORDER_STATE_MAX, ORDER_STATE_MAX_AGE, StateBound
+from bridge.venue_state import StateMap as StateMap  # re-exported: plugins import it from here
 
 
 class FrameError(Exception):
@@ -92,42 +94,6 @@ class Duty:
     name: str
     interval: float
     run: Callable[[Session, httpx.AsyncClient], Awaitable[None]]
-
-
-class StateMap(MutableMapping[str, Any]):
-    """A venue's normalizer state: a JSON-able mapping that remembers what changed."""
-
-    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(initial or {})
-        self._changed: set[str] = set()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-        self._changed.add(key)
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-        self._changed.add(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything changed since the last drain (checked on every frame)."""
-        return bool(self._changed)
-
-    def drain_changes(self) -> dict[str, Any]:
-        """Changes since the last call: key -> new value, or None where deleted."""
-        changes = {k: self._data.get(k) for k in self._changed}
-        self._changed.clear()
-        return changes
 
 
 T = TypeVar("T")
@@ -223,7 +189,7 @@ class Venue:
 
     #: the event kinds this venue yields (shown by ``alert-bridge plugins``)
     kinds: ClassVar[tuple[str, ...]] = ()
-    #: the venue's own config keys (``url``, ``rest_url``, ``idle_timeout`` are added)
+    #: the venue's own config keys (``url``, ``rest_url``, ``idle_timeout``... are added)
     options: ClassVar[tuple[Option, ...]] = ()
     #: production WebSocket URL
     default_url: ClassVar[str] = ""
@@ -238,6 +204,9 @@ class Venue:
     read_only: ClassVar[bool] = False
     #: when a stream counts as connected: on socket open, on the first ACK, or on READY
     ready_when: ClassVar[Literal["open", "ack", "signal"]] = "open"
+    #: prefixes of the ``ctx.state`` keys that hold one entry per order (e.g. "order:"):
+    #: the core bounds them (``order_state_max``, ``order_state_max_age`` are added)
+    order_state_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
@@ -254,6 +223,11 @@ class Venue:
             extra.append(
                 Option("rest_url", url_with_scheme("https", "http"), default=cls.default_rest_url)
             )
+        if cls.order_state_prefixes:
+            extra += [
+                Option("order_state_max", POSITIVE_INTEGER, default=ORDER_STATE_MAX),
+                Option("order_state_max_age", DURATION, default=ORDER_STATE_MAX_AGE),
+            ]
         return Schema((*cls.options, *extra))
 
     @property
@@ -300,3 +274,14 @@ class Venue:
     def reuse_session(self, stream: str, session: Session, close_code: int | None) -> bool:
         """May the next connect reuse ``session`` and skip ``open``? (default: never)."""
         return False
+
+
+def state_bound(venue: Venue) -> StateBound:
+    """The bound on ``venue``'s per-order state, from its class and its config."""
+    config = venue.config
+    return StateBound(
+        prefixes=type(venue).order_state_prefixes,
+        max_entries=config.get("order_state_max", ORDER_STATE_MAX),
+        max_age=config.get("order_state_max_age", ORDER_STATE_MAX_AGE),
+        venue=venue.name,
+    )

@@ -20,9 +20,8 @@ from bridge.events import BalanceEvent, Event, FillEvent, OrderEvent
 from bridge.plugin_list import describe
 from bridge.plugins import plugin_host
 from bridge.schema import Problems
-from bridge.venue import FrameError, NormalizeContext, Signal, StateMap
+from bridge.venue import FrameError, NormalizeContext, Signal, StateMap, state_bound
 from plugins.bitmusa import Bitmusa
-from plugins.bitmusa.orders import MAX_OPEN_ORDERS
 
 LINES = (Path(__file__).parent / "frames" / "bitmusa.jsonl").read_text().splitlines()
 WALLET, ORDER, MARKET_BUY, ERROR_ENVELOPE = (orjson.loads(line) for line in LINES)
@@ -369,12 +368,13 @@ def test_derived_fill_state_survives_a_restart() -> None:
 
 
 def test_order_state_is_bounded() -> None:
-    state = StateMap()
-    for n in range(MAX_OPEN_ORDERS + 5):
+    musa = Bitmusa("musa", {**venue().config, "order_state_max": 20})
+    state = StateMap(bound=state_bound(musa))
+    for n in range(25):
         run([order_frame("0.1", "10", order_id=f"O{n}", event_time=n)], state)
     tracked = [k for k in state if k.startswith("order:")]
-    assert len(tracked) == MAX_OPEN_ORDERS
-    assert "order:O0" not in state and f"order:O{MAX_OPEN_ORDERS + 4}" in state
+    assert len(tracked) == 20 and state.evictions == 5
+    assert "order:O4" not in state and "order:O5" in state and "order:O24" in state
 
 
 def test_symbol_with_underscore_and_data_as_an_array() -> None:
@@ -495,7 +495,16 @@ def test_plugins_listing_shows_the_capabilities() -> None:
         {
             "name": "bitmusa",
             "kinds": ["order", "fill", "balance"],
-            "options": ["api_key", "auth_key", "keepalive", "url", "idle_timeout", "rest_url"],
+            "options": [
+                "api_key",
+                "auth_key",
+                "keepalive",
+                "url",
+                "idle_timeout",
+                "rest_url",
+                "order_state_max",
+                "order_state_max_age",
+            ],
         }
     ]
 

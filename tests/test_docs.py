@@ -155,7 +155,9 @@ def test_rules_md_lists_every_config_key_and_operator() -> None:
         table: backticked(keys)
         for table, keys in table_rows(section(read("rules.md"), "Every configuration key")).items()
     }
-    with_rest = type("WithRest", (Venue,), {"default_rest_url": "https://x"})
+    with_rest = type(
+        "WithRest", (Venue,), {"default_rest_url": "https://x", "order_state_prefixes": ("o:",)}
+    )
     assert rows["[bridge]"] == set(BRIDGE_SCHEMA.names())
     assert rows["[venues.NAME]"] - {"configuration.md#venuesname"} == {
         "plugin",

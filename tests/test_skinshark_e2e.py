@@ -220,4 +220,6 @@ async def test_plugins_command_lists_skinshark_capabilities() -> None:
         "url",
         "idle_timeout",
         "rest_url",
+        "order_state_max",
+        "order_state_max_age",
     }

@@ -21,7 +21,7 @@ from bridge.runtime.backoff import ReconnectPolicy
 from bridge.runtime.pipeline import Pipeline
 from bridge.runtime.supervisor import Supervisor
 from bridge.store import Store
-from bridge.venue import StateMap, Venue
+from bridge.venue import StateMap, Venue, state_bound
 
 log = logging.getLogger("alert_bridge.service")
 
@@ -167,10 +167,13 @@ class Service:
         # A venue restarted by a reload keeps its live state (changes may still be on
         # their way to the store); a new venue, or a new plugin for the name, starts fresh.
         known = self._states.get(venue.name)
+        bound = state_bound(venue)
         if known is None or known[0] != venue.plugin:
+            # Its own wall clock, not self.clock: touch times are persisted across restarts.
             known = (venue.plugin, StateMap(running.store.load_venue_state(venue.name)))
             self._states[venue.name] = known
         state = known[1]
+        state.set_bound(bound)  # order_state_max(_age), as loaded or changed by a reload
         supervisors = [
             Supervisor(
                 venue,

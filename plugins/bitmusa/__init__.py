@@ -46,6 +46,7 @@ class Bitmusa(Venue):
     """Bitmusa spot: spot_wallet balances and spot_order updates."""
 
     kinds = ("order", "fill", "balance")
+    order_state_prefixes = ("order:",)  # cumulative tradedAmount per open order
     default_url = "wss://websocket.bitmusa.com:60002"
     default_rest_url = "https://openapi.bitmusa.com"
     # No heartbeat is documented and an account can be quiet for hours, so there is no

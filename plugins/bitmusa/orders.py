@@ -3,7 +3,8 @@
 There are no per-fill frames: a fill is the growth of the cumulative ``tradedAmount``
 (base units) since the last value we know, kept in ``ctx.state`` under
 ``order:<orderId>`` as [tradedAmount, value, eventTime]. The entry goes when the order
-closes, and the stalest go past :data:`MAX_OPEN_ORDERS` (orders whose close we missed).
+closes; the core bounds the rest (``order_state_max``, ``order_state_max_age``: orders
+whose close we missed).
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from bridge.plugin import (
     text,
 )
 from plugins.bitmusa.fields import key_text, need_quantity, quantity, split_symbol
-
-MAX_OPEN_ORDERS = 2000
 
 # COMPLETED/CANCELED close the order. OVERTIMED is not explained; we read it as expiry
 # (the remainder lapsed), which like a cancel closes the order [inferred, VENUES.md].
@@ -138,24 +137,5 @@ def _derived_fill(
     ]
     known = prior[:2] if isinstance(prior, list) else ["0", "0"]
     if entry[:2] != known:  # untraded orders with no value cost no state
-        if prior is None:
-            _make_room(ctx)
         ctx.state[key] = entry
     return fill
-
-
-def _make_room(ctx: NormalizeContext) -> None:
-    """Drop the stalest tracked orders once too many are open (their close was missed)."""
-    if len(ctx.state) < MAX_OPEN_ORDERS:
-        return  # orders are a subset of the state: below the bound, no need to count them
-    tracked = [k for k in ctx.state if k.startswith("order:")]
-    excess = len(tracked) - MAX_OPEN_ORDERS + 1
-    if excess <= 0:
-        return
-    tracked.sort(key=lambda k: _last_seen(ctx.state[k]))
-    for stale in tracked[:excess]:
-        del ctx.state[stale]
-
-
-def _last_seen(entry: Any) -> int:
-    return entry[2] if isinstance(entry, list) and len(entry) == 3 else 0

@@ -41,6 +41,7 @@ class BitoPro(Venue):
     """BitoPro: one header-authenticated socket per stream."""
 
     kinds = ("order", "fill", "balance")
+    order_state_prefixes = ("order:",)  # the last known figures of each open order
     default_url = "wss://stream.bitopro.com:443/ws"
     # A quiet account sends no frames for hours (no trades, no balance moves). Dead
     # sockets are found by WebSocket pings instead: the server pings every 20 s and the

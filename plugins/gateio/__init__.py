@@ -29,6 +29,7 @@ class GateSpot(Venue):
     """Gate.io spot: signed per-channel subscribes on one socket."""
 
     kinds = ("order", "fill", "balance", "deposit")
+    order_state_prefixes = ("filled:",)  # cumulative filled_amount per open order
     default_url = "wss://api.gateio.ws/ws/v4/"
     idle_timeout = 30.0
     ping_interval = 10.0

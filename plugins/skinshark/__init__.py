@@ -40,6 +40,7 @@ class SkinShark(Venue):
     """SkinShark: deposits, trades and notices of one sub-user."""
 
     kinds = ("deposit", "order", "fill", "notice")
+    order_state_prefixes = ("trade:",)  # the last status of each unfinished trade
     default_url = "wss://api.skinshark.gg/ws"
     default_rest_url = "https://api.skinshark.gg"
     # Pushes come only when something happens (hours may pass): liveness rests on
