@@ -15,12 +15,13 @@ from typing import Any
 from bridge.rules import RuleState
 from bridge.store import outbox, state
 from bridge.store.commit import commit_items
-from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError
+from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError, StoreOpenError
+from bridge.store.health import WriteHealth
 from bridge.store.jobs import CommitItem, Job, Outcome
 
 SEEN_RETENTION = 7 * 86400.0
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["Store", "StoreError", "StoreOpenError"]
 
 
 class Store:
@@ -29,6 +30,8 @@ class Store:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
+        #: whether writes fail for want of space (or a failing disk), and how often they did
+        self.health = WriteHealth(db.path)
 
     @classmethod
     def open(
@@ -46,7 +49,9 @@ class Store:
             try:
                 state_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"{state_dir}: cannot create state_dir: {exc.strerror}") from None
+                raise StoreOpenError(
+                    f"{state_dir}: cannot create state_dir: {exc.strerror}"
+                ) from None
         elif not (state_dir / FILENAME).exists():
             raise StoreError(
                 f"{state_dir}: no state database here (check [bridge].state_dir; "
