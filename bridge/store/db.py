@@ -9,6 +9,7 @@ WAL checkpoints run in a thread of their own, never inside a commit.
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's (the CLI's)
 CHECKPOINT_INTERVAL = 1.0  # seconds between background checkpoints, while writes happen
 FALLBACK_CHECKPOINT_PAGES = 10_000  # the writer checkpoints itself only past this (~40 MB)
+LOW_SPACE = 1 << 20  # bytes: a state_dir with less free space than this counts as full
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")  # the PRAGMA's levels (it takes no parameter)
 
 _JOB_COLUMNS = """
@@ -76,16 +78,23 @@ class StoreOpenError(StoreError, UserError):
 
 def open_error(path: Path, exc: sqlite3.Error) -> StoreOpenError:
     """The error for a database that could not be opened, with the likely fix."""
+    reason = describe(exc)
     code = getattr(exc, "sqlite_errorcode", None)
-    full = code == SQLITE_FULL or "disk is full" in str(exc)
+    if code == SQLITE_FULL or "disk is full" in reason:
+        full = True
+    else:  # on a full disk SQLite may report the -shm file it could not size: an I/O error
+        try:
+            full = shutil.disk_usage(path.parent).free < LOW_SPACE
+        except OSError:
+            full = False
+        if full:
+            reason += " (its file system is full)"
     fix = (
         "free space on its file system (or point [bridge].state_dir elsewhere) and start again"
         if full
         else "check that the file system is healthy and writable by this user, and start again"
     )
-    return StoreOpenError(
-        f"state_dir {path.parent}: cannot write {path.name}: {describe(exc)}; {fix}"
-    )
+    return StoreOpenError(f"state_dir {path.parent}: cannot write {path.name}: {reason}; {fix}")
 
 
 class Checkpointer:
