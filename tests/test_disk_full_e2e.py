@@ -185,3 +185,30 @@ async def test_a_full_disk_holds_alerts_and_delivers_each_once_when_space_return
     assert result.returncode != 0, output
     assert f"state_dir {state}: cannot write state.sqlite3: " in output
     assert "free space on its file system" in output
+
+
+async def test_stopping_while_the_disk_is_full_exits_cleanly_and_counts_what_is_lost(
+    world: World, disk: Path
+) -> None:
+    port = free_port()
+    config = world.write_config(CONFIG, disk_state=disk / "state", port=port, url=world.fake.url)
+    number = 0
+    async with (
+        run_service(config) as service,  # asserts exit code 0 after SIGTERM
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        await world.subscribed()
+        fill_up(disk / "filler")
+        with anyio.fail_after(30):
+            # until events are held: at 100/s a working store never holds 5 at once
+            while (
+                sample((await http.get("/metrics")).text, "alert_bridge_store_pending_events") < 5
+            ):
+                number += 1
+                await world.fake.update("spot.usertrades", [usertrade(number, amount="1")])
+                await anyio.sleep(1 / RATE)  # pacing the load, not waiting for anything
+        with anyio.fail_after(10):  # shutdown_grace (5 s) bounds the stop
+            assert await service.stop() == 0
+    # What was only in memory is gone, and the log says how much: never silently.
+    assert service.count("events were never written (store: cannot write state.sqlite3") == 1
+    assert "Traceback" not in service.log

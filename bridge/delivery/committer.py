@@ -123,6 +123,10 @@ class Committer:
 
     def _flush(self, items: list[CommitItem]) -> list[list[Job]]:
         # Runs in the worker thread, so pruning shares the writer and never blocks the loop.
+        # A batch whose COMMIT failed (full disk) comes here again: SQLite rolled it back,
+        # so it is written afresh; should a failed COMMIT have reached the disk after all,
+        # the retry is still harmless (seen ids and job ids are derived from the event
+        # and inserted OR IGNORE; state changes are the same absolute values).
         now = time.monotonic()
         if now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now

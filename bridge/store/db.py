@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from bridge.errors import BridgeError, UserError
-from bridge.store.health import SQLITE_FULL, describe
+from bridge.store.health import describe, is_full
 
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 1
@@ -79,8 +79,7 @@ class StoreOpenError(StoreError, UserError):
 def open_error(path: Path, exc: sqlite3.Error) -> StoreOpenError:
     """The error for a database that could not be opened, with the likely fix."""
     reason = describe(exc)
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code == SQLITE_FULL or "disk is full" in reason:
+    if is_full(exc):
         full = True
     else:  # on a full disk SQLite may report the -shm file it could not size: an I/O error
         try:

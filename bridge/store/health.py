@@ -56,6 +56,14 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_full(exc: BaseException) -> bool:
+    """Whether the error says the file system is out of space."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == SQLITE_FULL or "disk is full" in str(exc)
+
+
 def describe(exc: BaseException) -> str:
     """The error as an operator reads it ("database or disk is full")."""
     if isinstance(exc, OSError) and exc.strerror:
@@ -104,11 +112,13 @@ class WriteHealth:
         self._errors[writer] = describe(exc)
         if first:
             self._since = self.clock()
+            full = is_full(exc)
             log.error(
                 "store: cannot write %s: %s; keeping new events and delivery outcomes in "
-                "memory and retrying until it works again (free space under state_dir)",
+                "memory and retrying until it works again (%s)",
                 self.path,
                 describe(exc),
+                "free space on its file system" if full else "check the disk under state_dir",
             )
 
     def recovered(self, writer: str) -> None:
