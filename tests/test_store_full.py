@@ -21,7 +21,9 @@ from bridge.delivery.batcher import GroupCommit
 from bridge.rules import RuleEngine
 from bridge.store import Store, StoreOpenError
 from bridge.store.health import WriteHealth, is_transient
-from tests.delivery_helpers import SECRET, commit_items, make_config
+from bridge.testing.waiting import Changes
+from tests.delivery_helpers import SECRET, commit_items, make_config, running
+from tests.receivers import Receiver, Reply, Request
 
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup
@@ -229,3 +231,46 @@ def fill(path: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def read_only(store: Store, on: bool) -> None:
+    """Make every write of the store fail with SQLITE_READONLY (a transient error), or not.
+
+    ``query_only`` is a setting of the writer connection, changed outside a transaction
+    (under query_only even BEGIN IMMEDIATE fails), so this takes the writer's lock itself.
+    """
+    with store.db._lock:  # fault injection into the real connection
+        store.db._writer.execute(f"PRAGMA query_only = {int(on)}")
+
+
+async def test_an_outcome_that_cannot_be_recorded_stays_in_flight_and_is_never_lost(
+    tmp_path: Path,
+) -> None:
+    release = anyio.Event()
+
+    async def held(request: Request) -> Reply:
+        await release.wait()
+        return Reply(204)
+
+    receiver = Receiver([SECRET], held)
+    async with anyio.create_task_group() as tg:
+        await tg.start(receiver.serve)
+        config = make_config(tmp_path, webhooks={"ops": {"url": receiver.url, "secret": SECRET}})
+        with anyio.fail_after(20):
+            async with running(config, poll_interval=0.01) as bridge:
+                health = bridge.store.health
+                changes = Changes()
+                health.on_change = changes.notify
+                await bridge.commit(1)
+                await receiver.wait_until(lambda r: len(r.requests) == 1)
+                read_only(bridge.store, True)
+                release.set()  # delivered, but its outcome cannot be written
+                # retried a few times, while the dispatcher looked for due jobs every 10 ms
+                await changes.wait_for(lambda: health.failures >= 4)
+                assert health.failing and bridge.store.counts() == (1, 0)
+                assert len(receiver.requests) == 1  # in flight: not fetched and sent again
+                read_only(bridge.store, False)
+                await bridge.deliverer.wait_until(lambda s: s.delivered == 1)
+                assert not health.failing and bridge.store.counts() == (0, 0)
+        tg.cancel_scope.cancel()
+    assert len(receiver.requests) == 1

@@ -86,6 +86,8 @@ class WriteHealth:
         self._errors: dict[str, str] = {}  # failing writer -> its last error
         self._since = 0.0
         self._retried = 0  # failed attempts since the store started failing
+        #: called after every failed attempt and every recovery (tests wait on it)
+        self.on_change: Callable[[], None] | None = None
 
     @property
     def failing(self) -> bool:
@@ -110,6 +112,8 @@ class WriteHealth:
         self._retried += 1
         first = not self._errors
         self._errors[writer] = describe(exc)
+        if self.on_change is not None:
+            self.on_change()
         if first:
             self._since = self.clock()
             full = is_full(exc)
@@ -132,6 +136,8 @@ class WriteHealth:
             self._retried,
         )
         self._retried = 0
+        if self.on_change is not None:
+            self.on_change()
 
 
 class WriterHealth:
