@@ -156,12 +156,15 @@ def _route(path: str, running_provider: RunningProvider, histograms: Histograms)
         return 503, TEXT, b"starting\n"
     if path == "/metrics":
         return 200, CONTENT_TYPE, render_metrics(running, histograms).encode()
-    down = not_connected(running)
+    # one problem per line: the store first (nothing is durable while it fails), then
+    # each venue that is not connected; easy to read, easy to grep
+    store = running.store.health.problem
+    down = [*([store] if store else []), *not_connected(running)]
     # A destination that does not answer is not the service's own failure (alerts wait
     # in the outbox): it is named, without making the service unready.
     circuits = "".join(f"circuit open: {name}\n" for name in open_circuits(running))
-    if down:  # one venue per line: easy to read, easy to grep
-        return 503, TEXT, ("".join(f"{name}\n" for name in down) + circuits).encode()
+    if down:
+        return 503, TEXT, ("".join(f"{line}\n" for line in down) + circuits).encode()
     return 200, TEXT, ("ready\n" + circuits).encode()
 
 

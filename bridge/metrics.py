@@ -182,6 +182,25 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
         "Delivery attempts under way.",
         [({}, running.deliverer.in_flight)],
     )
+    health = running.store.health
+    out.family(
+        "alert_bridge_store_write_failing",
+        "gauge",
+        "1 while writes to the state database fail (a full or failing disk) and are retried.",
+        [({}, int(health.failing))],
+    )
+    out.family(
+        "alert_bridge_store_write_failures_total",
+        "counter",
+        "Writes to the state database that failed (full or failing disk) and were retried.",
+        [({}, health.failures)],
+    )
+    out.family(
+        "alert_bridge_store_pending_events",
+        "gauge",
+        "Events held in memory, not yet written to the state database.",
+        [({}, running.committer.pending)],
+    )
     venues = venue_streams(running)
     out.family(
         "alert_bridge_venue_connected",

@@ -216,5 +216,6 @@ def test_run_with_a_damaged_state_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert one_line(result) == (
         f"alert-bridge run: error: {state / 'state.sqlite3'}: cannot open the state "
-        "database: file is not a database"
+        "database: file is not a database; move the damaged file aside (the service "
+        "starts with an empty state) or restore it from a backup"
     )

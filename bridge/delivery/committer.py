@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 from anyio.abc import TaskStatus
 
-from bridge.delivery.batcher import GroupCommit, Pending
+from bridge.delivery.batcher import GroupCommit, Pending, backoff
 from bridge.store import CommitItem, Job, Store
 from bridge.store.store import SEEN_RETENTION
 
 PRUNE_EVERY = 3600.0
+
+log = logging.getLogger("alert_bridge.store")
 
 
 class Committer:
@@ -26,6 +29,11 @@ class Committer:
 
     ``on_jobs`` (usually :meth:`Deliverer.notify`) is called on the event loop with the
     jobs of every batch, once they are durable.
+
+    When the disk is full (or failing), the batch in hand is retried until it commits,
+    and new events wait in memory behind it, in order: up to ``max_pending`` of them,
+    then :meth:`room` makes the pipeline, and so the venues' readers, wait (see
+    :class:`GroupCommit`; ``store.health`` tells the log, ``/readyz`` and ``/metrics``).
     """
 
     def __init__(
@@ -36,12 +44,18 @@ class Committer:
         max_batch: int = 1000,
         max_pending: int = 10_000,
         seen_retention: float = SEEN_RETENTION,
+        pause: Callable[[int], Awaitable[None]] = backoff,
     ) -> None:
         self.store = store
         self.on_jobs = on_jobs
         self.seen_retention = seen_retention
         self._group: GroupCommit[CommitItem, list[Job]] = GroupCommit(
-            self._flush, after=self._after, max_batch=max_batch, max_pending=max_pending
+            self._flush,
+            after=self._after,
+            max_batch=max_batch,
+            max_pending=max_pending,
+            failures=store.health.writer("events"),
+            pause=pause,
         )
         # Ids queued but not yet durable: is_seen must count them, or a repeat arriving
         # during the few ms of a flush would slip past dedup.
@@ -53,21 +67,35 @@ class Committer:
         """Whether the event is committed, or queued to be."""
         return event_id in self._pending or self.store.is_seen(event_id)
 
+    @property
+    def pending(self) -> int:
+        """Events handed over and not durable yet (held in memory while writes fail)."""
+        return self._group.pending
+
     async def commit(self, item: CommitItem) -> list[Job]:
         """Commit one event; returns once it is durable, with the jobs it created."""
-        return await (await self._put(item, wait=True)).result()
+        entry = self.enqueue(item, wait=True)
+        await self.room()
+        return await entry.result()
 
     async def submit(self, item: CommitItem) -> None:
         """Queue one event without waiting for durability (only for queue space)."""
-        await self._put(item, wait=False)
+        self.enqueue(item, wait=False)
+        await self.room()
 
-    async def _put(self, item: CommitItem, *, wait: bool) -> Pending[CommitItem, list[Job]]:
+    def enqueue(self, item: CommitItem, *, wait: bool) -> Pending[CommitItem, list[Job]]:
+        """Queue one event now, never waiting (its id counts as seen from here on).
+
+        Callers then ``await room()``: the back-pressure, which may be cancelled without
+        losing the event, because it is queued already.
+        """
+        entry = self._group.enqueue(item, wait=wait)  # raises, queueing nothing, once closed
         self._pending[item.event.id] += 1
-        try:
-            return await self._group.put(item, wait=wait)
-        except BaseException:  # never queued (cancelled, or closed): not pending either
-            self._release(item.event.id)
-            raise
+        return entry
+
+    async def room(self) -> None:
+        """Wait while the queue is over its bound (the store cannot keep up, or is full)."""
+        await self._group.room()
 
     def _release(self, event_id: str) -> None:
         left = self._pending[event_id] - 1
@@ -78,7 +106,16 @@ class Committer:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer loop; returns after :meth:`close` once everything queued is durable."""
-        await self._group.run(task_status=task_status)
+        try:
+            await self._group.run(task_status=task_status)
+        finally:
+            if self._group.pending:  # cancelled while the store could not write them
+                log.error(
+                    "store: %d events were never written (%s); "
+                    "only a venue that sends them again can bring them back",
+                    self._group.pending,
+                    self.store.health.problem or "stopped before the writer could write them",
+                )
 
     def close(self) -> None:
         """Stop accepting events; :meth:`run` flushes what is queued and returns."""
@@ -86,6 +123,10 @@ class Committer:
 
     def _flush(self, items: list[CommitItem]) -> list[list[Job]]:
         # Runs in the worker thread, so pruning shares the writer and never blocks the loop.
+        # A batch whose COMMIT failed (full disk) comes here again: SQLite rolled it back,
+        # so it is written afresh; should a failed COMMIT have reached the disk after all,
+        # the retry is still harmless (seen ids and job ids are derived from the event
+        # and inserted OR IGNORE; state changes are the same absolute values).
         now = time.monotonic()
         if now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now

@@ -86,8 +86,16 @@ class Deliverer:
         # already free), so outcomes linger a little to share a transaction. They are
         # written on the loop when the writer is free: a worker thread here contends for
         # the GIL with the loop on every step, which measurably slows every delivery.
+        # On a full disk an outcome that cannot be written is retried (see GroupCommit):
+        # its job stays in flight meanwhile, so it is neither fetched again nor lost; were
+        # the process to stop first, the job is still in the outbox and is delivered
+        # again with the same webhook-id (at-least-once).
         self._recorder: GroupCommit[Attempt, None] = GroupCommit(
-            self._record, after=self._recorded, inline=self._record_now, linger=0.02
+            self._record,
+            after=self._recorded,
+            inline=self._record_now,
+            linger=0.02,
+            failures=store.health.writer("delivery outcomes"),
         )
         self._work: TaskGroup | None = None
         self._dispatch: TaskGroup | None = None

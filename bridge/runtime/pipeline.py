@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+from bridge.delivery.batcher import Pending
 from bridge.delivery.committer import Committer
 from bridge.events import Event
 from bridge.rules import RuleEngine
@@ -40,6 +41,7 @@ class Pipeline:
         once they are durable, with the jobs they created.
         """
         jobs: list[Job] = []
+        entries: list[Pending[CommitItem, list[Job]]] = []
         carry = self._carry.pop(venue, {})
         carry.update(changes)
         for event in events:
@@ -61,10 +63,14 @@ class Pipeline:
                 log.info(
                     "%s: rule %r matched %s %s", event.venue, match.rule.name, event.kind, event.id
                 )
-            if wait:
-                jobs.extend(await self.committer.commit(item))
-            else:
-                await self.committer.submit(item)
+            entries.append(self.committer.enqueue(item, wait=wait))
         if carry:
             self._carry[venue] = carry
+        # Back-pressure only once the whole frame is queued: while the store cannot keep
+        # up (a full disk), this waits and the venue's reader with it, so its socket is
+        # no longer read. If the wait is cancelled (the connection ended meanwhile), every
+        # event of the frame and its state changes are queued already; none is lost.
+        await self.committer.room()
+        for entry in entries if wait else ():
+            jobs.extend(await entry.result())
         return jobs

@@ -5,6 +5,15 @@ schema, the event commit, the outbox queue, the job model).
 """
 
 from bridge.store.jobs import CommitItem, Job, Outcome, job_id, render_jobs
-from bridge.store.store import Store, StoreError
+from bridge.store.store import Store, StoreError, StoreOpenError
 
-__all__ = ["CommitItem", "Job", "Outcome", "Store", "StoreError", "job_id", "render_jobs"]
+__all__ = [
+    "CommitItem",
+    "Job",
+    "Outcome",
+    "Store",
+    "StoreError",
+    "StoreOpenError",
+    "job_id",
+    "render_jobs",
+]

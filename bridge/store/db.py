@@ -9,20 +9,23 @@ WAL checkpoints run in a thread of their own, never inside a commit.
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from bridge.errors import UserError
 from bridge.store import clockstep
+from bridge.store.health import describe, is_full
 
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's (the CLI's)
 CHECKPOINT_INTERVAL = 1.0  # seconds between background checkpoints, while writes happen
 FALLBACK_CHECKPOINT_PAGES = 10_000  # the writer checkpoints itself only past this (~40 MB)
+LOW_SPACE = 1 << 20  # bytes: a state_dir with less free space than this counts as full
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")  # the PRAGMA's levels (it takes no parameter)
 
 _JOB_COLUMNS = """
@@ -67,6 +70,44 @@ log = logging.getLogger("alert_bridge.store")
 
 class StoreError(UserError):
     """The state database cannot be opened or used: the operator's to fix, in one line."""
+
+
+class StoreOpenError(StoreError, UserError):
+    """The state database cannot be created, opened or migrated at start-up.
+
+    Something the operator fixes (space, permissions, the path), so the CLI prints it as
+    one line naming state_dir and the fix, and exits non-zero.
+    """
+
+
+# SQLite's primary result codes for a damaged file (sqlite3 names them from Python 3.11;
+# sqlite_errorcode too, so on 3.10 such a file reads as any other open failure).
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+
+
+def open_error(path: Path, exc: sqlite3.Error) -> StoreOpenError:
+    """The error for a database that could not be opened, with the likely fix."""
+    reason = describe(exc)
+    if getattr(exc, "sqlite_errorcode", None) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return StoreOpenError(
+            f"{path}: cannot open the state database: {reason}; move the damaged file "
+            "aside (the service starts with an empty state) or restore it from a backup"
+        )
+    if is_full(exc):
+        full = True
+    else:  # on a full disk SQLite may report the -shm file it could not size: an I/O error
+        try:
+            full = shutil.disk_usage(path.parent).free < LOW_SPACE
+        except OSError:
+            full = False
+        if full:
+            reason += " (its file system is full)"
+    fix = (
+        "free space on its file system (or point [bridge].state_dir elsewhere) and start again"
+        if full
+        else "check that the file system is healthy and writable by this user, and start again"
+    )
+    return StoreOpenError(f"state_dir {path.parent}: cannot write {path.name}: {reason}; {fix}")
 
 
 class Checkpointer:
@@ -152,32 +193,36 @@ class Database:
         self._readers: list[sqlite3.Connection] = []  # every reader, to close them
         try:
             self._writer = self._connect(synchronous)
+        except sqlite3.Error as exc:
+            raise open_error(path, exc) from None
+        try:
             # Checkpoints are the Checkpointer's job; a commit does one only if it fails.
             self._writer.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_CHECKPOINT_PAGES}")
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
-        try:
             self.checkpointer = Checkpointer(path, checkpoint_interval)
         except sqlite3.Error as exc:
             self._writer.close()
-            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+            raise open_error(path, exc) from None
         try:
             self._migrate()
         except BaseException as exc:
             self.close()
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+                raise open_error(path, exc) from None
             raise
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         # check_same_thread is off because calls arrive from anyio worker threads; the
         # locks, not the thread, keep each connection to one user at a time.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a commit is on disk before it returns, so an alert outlives a power cut
-        # too; group commit is what keeps that affordable.
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")  # fails on a full disk (no -shm)
+            # FULL: a commit is on disk before it returns, so an alert outlives a power
+            # cut too; group commit is what keeps that affordable.
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+        except BaseException:
+            conn.close()  # or its files stay open until the garbage collector runs
+            raise
         return conn
 
     def _migrate(self) -> None:
@@ -274,7 +319,12 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """The body of a transaction begun by the caller: COMMIT on success, else ROLLBACK."""
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A failed COMMIT (a full disk) may leave the transaction open, or SQLite may
+        # have rolled it back itself; either way the next BEGIN must find none open.
+        # A failing ROLLBACK must not replace the error that explains it.
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

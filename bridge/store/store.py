@@ -6,6 +6,7 @@ caller runs the ones that can take long (``commit``, ``record``) in a worker thr
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -15,7 +16,8 @@ from typing import Any
 from bridge.rules import RuleState
 from bridge.store import clockstep, outbox, state
 from bridge.store.commit import commit_items
-from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError
+from bridge.store.db import CHECKPOINT_INTERVAL, FILENAME, Database, StoreError, StoreOpenError
+from bridge.store.health import WriteHealth
 from bridge.store.jobs import CommitItem, Job, Outcome
 
 SEEN_RETENTION = 7 * 86400.0
@@ -25,7 +27,7 @@ def _names(destination: str | Sequence[str]) -> Sequence[str]:
     return (destination,) if isinstance(destination, str) else destination
 
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["Store", "StoreError", "StoreOpenError"]
 
 
 class Store:
@@ -34,6 +36,8 @@ class Store:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
+        #: whether writes fail for want of space (or a failing disk), and how often they did
+        self.health = WriteHealth(db.path)
 
     @classmethod
     def open(
@@ -51,7 +55,9 @@ class Store:
             try:
                 state_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"{state_dir}: cannot create state_dir: {exc.strerror}") from None
+                raise StoreOpenError(
+                    f"{state_dir}: cannot create state_dir: {exc.strerror}"
+                ) from None
         elif not (state_dir / FILENAME).exists():
             raise StoreError(
                 f"{state_dir}: no state database here (check [bridge].state_dir; "
@@ -178,9 +184,12 @@ class Store:
     def heartbeat(self) -> None:
         """Note that the service is alive now, if the writer is free (a missed beat is
         harmless: the next one comes a second later)."""
-        with self.db.quick_write() as conn:
-            if conn is not None:
-                clockstep.beat(conn, self.clock())
+        try:
+            with self.db.quick_write() as conn:
+                if conn is not None:
+                    clockstep.beat(conn, self.clock())
+        except sqlite3.Error:
+            pass  # a full or failing disk: the commits report it; the next beat tries again
 
     def undo_clock_step(self) -> float:
         """At start: move schedules back by a wall-clock step back taken while the
