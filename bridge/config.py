@@ -18,7 +18,7 @@ from typing import Any
 
 from bridge.apprise_urls import load_apprise
 from bridge.errors import ConfigError, Problem, UserError
-from bridge.interpolation import Interpolator
+from bridge.interpolation import Interpolator, Placeholders
 from bridge.rules import Rule, compile_rules
 from bridge.schema import (
     DURATION,
@@ -217,11 +217,21 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     venue_plugins: Mapping[str, Any] | None = None,
+    placeholders: Placeholders | None = None,
 ) -> Config:
-    """Read, interpolate and validate ``path``; ConfigError lists every problem."""
+    """Read, interpolate and validate ``path``; ConfigError lists every problem.
+
+    With ``placeholders``, no variable or file is read: each reference gets a placeholder.
+    """
     path = Path(path)
     text = _read_config(path)
-    return parse_config(text, source=str(path), environ=environ, venue_plugins=venue_plugins)
+    return parse_config(
+        text,
+        source=str(path),
+        environ=environ,
+        venue_plugins=venue_plugins,
+        placeholders=placeholders,
+    )
 
 
 def _read_config(path: Path) -> str:
@@ -267,6 +277,7 @@ def parse_config(
     venue_plugins: Mapping[str, Any] | None = None,
     excluded_plugins: Collection[str] = (),
     destination_plugins: Mapping[str, Any] | None = None,
+    placeholders: Placeholders | None = None,
 ) -> Config:
     """Validate a configuration given as TOML text (see :func:`load_config`).
 
@@ -290,7 +301,7 @@ def parse_config(
     destination_plugins = destination_plugins or {}
     sections = (*SECTIONS, *destination_plugins)
     problems = Problems()
-    interpolator = Interpolator(env)
+    interpolator = Interpolator(env, placeholders)
     document = interpolator.resolve(document, "", problems)
     for key in document:
         if key not in sections:
