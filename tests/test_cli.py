@@ -118,9 +118,12 @@ def test_test_command_dry_runs_a_sequence(
     assert webhook["type"] == "fill" and webhook["data"]["rule"] == "large fill"
     assert webhook["data"]["notional"] == "15000"
     assert 'rule "quiet fills"' in blocks[0]
-    assert "no rule matched" in blocks[1]
+    assert 'rule "quiet fills": matched, suppressed by cooldown 1m' in blocks[1]
+    assert "large fill" not in blocks[1] and "no rule matched" not in blocks[1]
     assert 'rule "quiet fills"' in blocks[2] and "large fill" not in blocks[2]
-    assert ['rule "low"' in b for b in blocks[3:]] == [True, False, False, True]
+    assert ['rule "low" [info]' in b for b in blocks[3:]] == [True, False, False, True]
+    assert 'rule "low": condition held but threshold already fired' in blocks[4]
+    assert 'rule "low": condition held; threshold re-armed' in blocks[5]
     assert out.endswith("7 events, 5 rule matches, 6 deliveries (dry run: nothing was sent)\n")
 
 
