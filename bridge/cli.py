@@ -13,9 +13,10 @@ from pathlib import Path
 
 from bridge import __version__
 from bridge.codec import read_events
-from bridge.config import find_config, load_bridge_settings, load_config
+from bridge.config import Config, find_config, load_bridge_settings, load_config
 from bridge.dryrun import dry_run
 from bridge.errors import ConfigError, UserError
+from bridge.interpolation import Placeholders
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,16 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
         metavar="CONFIG",
         help="config file (default: $ALERT_BRIDGE_CONFIG, else "
         "/etc/alert-bridge/config.toml, else ./config.toml)",
+    )
+
+
+def _add_placeholders(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+    # Offered only where nothing is sent: never for `run` or `notify-test`.
+    parser.add_argument(
+        "--placeholders",
+        action="store_true",
+        help="fill every ${VAR} and ${file:...} with a harmless placeholder that passes "
+        "validation, set or not (try a config without its secrets; nothing real is read)",
     )
 
 
@@ -38,9 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate the config; exit 0 ok, 2 invalid")
     _add_config(check)
+    _add_placeholders(check)
 
     test = commands.add_parser("test", help="dry-run events through the rules; sends nothing")
     _add_config(test)
+    _add_placeholders(test)
     test.add_argument(
         "events",
         metavar="EVENT.json",
@@ -76,11 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the [venues.NAME] whose plugin decodes the frames",
     )
     replay.add_argument("frames", metavar="FRAMES.jsonl", help="one raw frame per line")
-    replay.add_argument(
+    mode = replay.add_mutually_exclusive_group()
+    mode.add_argument(
         "--send",
         action="store_true",
         help="commit matches to the outbox and deliver them (default: dry run)",
     )
+    _add_placeholders(mode)  # a dry run only: nothing is ever sent with placeholder secrets
 
     plugins = commands.add_parser("plugins", help="installed plugins, venues and capabilities")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -106,16 +121,42 @@ def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     drop.add_argument("id", metavar="ID", help="a job id from `outbox list`")
 
 
+def _load_config(
+    args: argparse.Namespace,
+    path: Path | None = None,
+    *,
+    runnable: bool = False,
+    probe_state_dir: bool = False,
+) -> Config:
+    """The config; with ``--placeholders``, says on stderr which references were filled.
+
+    ``runnable`` and ``probe_state_dir``: what :func:`load_config` should require besides.
+    """
+    path = find_config(args.config) if path is None else path
+    if not getattr(args, "placeholders", False):
+        return load_config(path, runnable=runnable, probe_state_dir=probe_state_dir)
+    placeholders = Placeholders()
+    try:
+        config = load_config(
+            path, placeholders=placeholders, runnable=runnable, probe_state_dir=probe_state_dir
+        )
+    except ConfigError:  # printed first: a problem may come from a placeholder
+        print(f"alert-bridge {args.command}: {placeholders.report()}", file=sys.stderr)
+        raise
+    print(f"alert-bridge {args.command}: {placeholders.report()}", file=sys.stderr)
+    return config
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     path = find_config(args.config)
     # What `run` needs: the same venues and rules, and a state_dir it can use.
-    config = load_config(path, runnable=True, probe_state_dir=True)
+    config = _load_config(args, path, runnable=True, probe_state_dir=True)
     print(f"{path}: ok: {config.summary()}")
     return 0
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    config = load_config(find_config(args.config))
+    config = _load_config(args)
     if args.events == "-":
         text = sys.stdin.read()
     else:
@@ -160,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from bridge.replay import replay
 
-    config = load_config(find_config(args.config))
+    config = _load_config(args)
     return replay(config, args.venue, Path(args.frames), send=args.send, out=sys.stdout)
 
 

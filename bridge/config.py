@@ -18,7 +18,7 @@ from typing import Any
 
 from bridge.apprise_urls import FORMATS, load_apprise
 from bridge.errors import ConfigError, ConfigTextError, Problem, UserError
-from bridge.interpolation import Interpolator
+from bridge.interpolation import Interpolator, Placeholders
 from bridge.rules import Rule, compile_rules
 from bridge.schema import (
     DURATION,
@@ -231,11 +231,13 @@ def load_config(
     venue_plugins: Mapping[str, Any] | None = None,
     runnable: bool = False,
     probe_state_dir: bool = False,
+    placeholders: Placeholders | None = None,
 ) -> Config:
     """Read, interpolate and validate ``path``; ConfigError lists every problem.
 
     ``runnable``: also require what ``run`` needs (a venue and a rule);
     ``probe_state_dir``: also require a usable ``state_dir`` (see :func:`parse_config`).
+    With ``placeholders``, no variable or file is read: each reference gets a placeholder.
     """
     path = Path(path)
     text = _read_config(path)
@@ -246,6 +248,7 @@ def load_config(
         venue_plugins=venue_plugins,
         runnable=runnable,
         probe_state_dir=probe_state_dir,
+        placeholders=placeholders,
     )
 
 
@@ -313,6 +316,7 @@ def parse_config(
     destination_plugins: Mapping[str, Any] | None = None,
     runnable: bool = False,
     probe_state_dir: bool = False,
+    placeholders: Placeholders | None = None,
 ) -> Config:
     """Validate a configuration given as TOML text (see :func:`load_config`).
 
@@ -340,7 +344,7 @@ def parse_config(
     destination_plugins = destination_plugins or {}
     sections = (*SECTIONS, *destination_plugins)
     problems = Problems()
-    interpolator = Interpolator(env)
+    interpolator = Interpolator(env, placeholders)
     document = interpolator.resolve(document, "", problems)
     for key in document:
         if key not in sections:

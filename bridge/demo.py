@@ -159,7 +159,7 @@ class Demo:
         self.say("1. connecting with signed subscribes...")
         await self._subscribed(fake, 1)
         self.say("   subscribed to spot.usertrades, spot.orders, spot.balances\n")
-        self.say("2. a large fill: buy 0.5 BTC @ 30000 (rule: notional >= 10000)")
+        self.say("2. a large fill (trade 1001): buy 0.5 BTC @ 30000 (rule: notional >= 10000)")
         big = usertrade(1001, amount="0.5", price="30000")
         await fake.update("spot.usertrades", [big])
         await self._expect(hook, sink, webhooks=1, messages=1)
@@ -171,14 +171,24 @@ class Demo:
             "spot.balances", [balance("USDT", "4800", change="-1400", change_type="withdraw")]
         )
         await self._expect(hook, sink, webhooks=1, messages=1)
-        self.say("5. the venue drops the connection...")
+        self.say("5. the venue drops the connection -> the bridge reconnects (rule: say when back)")
         await fake.drop(1011, "demo: server restart")
         await self._subscribed(fake, 2)
         await self._expect(hook, sink, webhooks=0, messages=1)
-        self.say("6. after the reconnect the venue re-sends the large fill -> deduplicated")
+        self.say("6. the venue re-sends trade 1001 after the reconnect -> already seen: no alert")
         await fake.update("spot.usertrades", [big])
-        await fake.update("spot.usertrades", [usertrade(1003, amount="1", price="30100")])
+        # The venue's frames are processed in order: once this new fill's alerts arrive,
+        # the re-sent one has been through dedup, and had it alerted it would show first.
+        self.say("7. then a new large fill (trade 1003): buy 1 BTC @ 30100")
+        new = usertrade(1003, amount="1", price="30100", order_id="30784431")
+        await fake.update("spot.usertrades", [new])
         await self._expect(hook, sink, webhooks=1, messages=1)
+        duplicates = running.pipeline.duplicates
+        self.say(
+            "   only the new fill alerted: trade 1001 was skipped as a duplicate"
+            if duplicates == 1
+            else f"   MISMATCH: expected 1 duplicate event skipped, counted {duplicates}"
+        )
 
     async def _print_arrivals(self, hook: WebhookReceiver, sink: AppriseSink) -> None:
         while True:
@@ -206,15 +216,20 @@ class Demo:
             verified == len(hook.deliveries) == self.expected_webhooks
             and len(sink.messages) == self.expected_messages
             and dead == 0
+            and running.pipeline.duplicates == 1  # the fill re-sent in step 6
         )
         self.say(
             f"\nsummary: {verified}/{len(hook.deliveries)} webhooks verified "
             f"(expected {self.expected_webhooks}), {len(sink.messages)} Apprise messages "
-            f"(expected {self.expected_messages}), {running.pipeline.duplicates} duplicate "
-            f"events suppressed, outbox {pending} pending / {dead} dead: "
+            f"(expected {self.expected_messages}), {_count(running.pipeline.duplicates)} "
+            f"suppressed (expected 1), outbox {pending} pending / {dead} dead: "
             + ("nothing lost, nothing repeated." if ok else "MISMATCH")
         )
         return ok
+
+
+def _count(duplicates: int) -> str:
+    return f"{duplicates} duplicate event{'' if duplicates == 1 else 's'}"
 
 
 def _describe_webhook(verified: bool, payload: Any) -> str:

@@ -9,7 +9,7 @@ from typing import TextIO
 from bridge.codec import dumps, event_to_dict
 from bridge.config import Config
 from bridge.events import Event
-from bridge.rules import Match, RuleEngine
+from bridge.rules import Match, NotFired, RuleEngine
 
 
 @dataclass
@@ -46,9 +46,11 @@ def dry_run(config: Config, events: Iterable[tuple[object, Event]], out: TextIO)
             continue
         seen[event.id] = where
         # Cooldowns run on the events' own clock, so a recorded sequence replays faithfully.
-        matches = engine.evaluate(event, now=event.ts / 1000)
+        # Rules that held but did not fire are told apart from rules that did not match.
+        not_fired: list[NotFired] = []
+        matches = engine.evaluate(event, now=event.ts / 1000, not_fired=not_fired)
         out.write(f"event {where}: {_describe(event)}\n")
-        if not matches:
+        if not matches and not not_fired:
             out.write("  no rule matched\n")
         for match in matches:
             summary.matches += 1
@@ -63,6 +65,8 @@ def dry_run(config: Config, events: Iterable[tuple[object, Event]], out: TextIO)
                     out.write(f"    {name} (notifier): {match.title}\n")
                     for line in match.body.splitlines() or [""]:
                         out.write(f"      {line}\n")
+        for held in not_fired:
+            out.write(f'  rule "{held.rule.name}": {held.describe()}\n')
     out.write(
         f"{summary.events} events, {summary.matches} rule matches, "
         f"{summary.deliveries} deliveries (dry run: nothing was sent)\n"

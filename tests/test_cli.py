@@ -119,9 +119,12 @@ def test_test_command_dry_runs_a_sequence(
     assert webhook["type"] == "fill" and webhook["data"]["rule"] == "large fill"
     assert webhook["data"]["notional"] == "15000"
     assert 'rule "quiet fills"' in blocks[0]
-    assert "no rule matched" in blocks[1]
+    assert 'rule "quiet fills": matched, suppressed by cooldown 1m' in blocks[1]
+    assert "large fill" not in blocks[1] and "no rule matched" not in blocks[1]
     assert 'rule "quiet fills"' in blocks[2] and "large fill" not in blocks[2]
-    assert ['rule "low"' in b for b in blocks[3:]] == [True, False, False, True]
+    assert ['rule "low" [info]' in b for b in blocks[3:]] == [True, False, False, True]
+    assert 'rule "low": condition held but threshold already fired' in blocks[4]
+    assert 'rule "low": condition held; threshold re-armed' in blocks[5]
     assert out.endswith("7 events, 5 rule matches, 6 deliveries (dry run: nothing was sent)\n")
 
 
@@ -166,5 +169,12 @@ def test_demo_runs_the_scenario_and_verifies_every_alert() -> None:
     assert "SIGNATURE FAILED" not in out
     assert out.count("apprise  [") == 4
     assert "gate-demo is back: reconnected after" in out
+    # step 6 re-sends a fill and step 7 sends a new one: each is narrated before its outcome
+    resent = out.index("6. the venue re-sends trade 1001 after the reconnect -> already seen")
+    new = out.index("7. then a new large fill (trade 1003): buy 1 BTC @ 30100")
+    alert = out.index("apprise  [info] gate-demo: buy 1 BTC @ 30100")
+    skipped = out.index("only the new fill alerted: trade 1001 was skipped as a duplicate")
+    assert resent < new < alert < skipped
+    assert "1 duplicate event suppressed (expected 1)" in out
     assert out.rstrip().endswith("outbox 0 pending / 0 dead: nothing lost, nothing repeated.")
     assert result.stderr == ""  # errors only, and there were none: no library chatter

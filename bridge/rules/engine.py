@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from bridge.events import Event
-from bridge.rules.model import SUBJECT_FIELDS, Match, Rule
+from bridge.rules.model import SUBJECT_FIELDS, Match, NotFired, Reason, Rule
 from bridge.rules.state import RuleState, StateKey
 
 Clock = Callable[[], float]
@@ -36,8 +36,15 @@ class RuleEngine:
             self._index[key] = found
         return found
 
-    def evaluate(self, event: Event, now: float | None = None) -> list[Match]:
-        """The rules this event fires, in config order; updates threshold/cooldown state."""
+    def evaluate(
+        self, event: Event, now: float | None = None, not_fired: list[NotFired] | None = None
+    ) -> list[Match]:
+        """The rules this event fires, in config order; updates threshold/cooldown state.
+
+        ``not_fired``, if given, receives each rule whose ``where`` held but that did not
+        fire, with the reason this very decision made (``alert-bridge test`` shows them).
+        It is looked at only on those branches: the common path pays nothing for it.
+        """
         candidates = self._index.get((event.kind, event.venue))
         if candidates is None:
             candidates = self.rules_for(event.kind, event.venue)
@@ -49,32 +56,47 @@ class RuleEngine:
                 matches.append(Match(rule, event))
                 continue
             key = self._key(rule, event)
-            if rule.threshold is not None and not self._threshold_fires(rule, event, key):
+            if rule.threshold is not None and not self._threshold_fires(
+                rule, event, key, not_fired
+            ):
                 continue
             if rule.cooldown:
                 at = self.clock() if now is None else now
                 last = self.state.last_fired.get(key)
                 if last is not None and at - last < rule.cooldown:
+                    if not_fired is not None:
+                        not_fired.append(NotFired(rule, event, Reason.COOLDOWN, last_fired=last))
                     continue
                 self.state.fired(key, at)
             matches.append(Match(rule, event))
         return matches
 
-    def _threshold_fires(self, rule: Rule, event: Event, key: StateKey) -> bool:
+    def _threshold_fires(
+        self, rule: Rule, event: Event, key: StateKey, not_fired: list[NotFired] | None
+    ) -> bool:
         threshold = rule.threshold
         assert threshold is not None
         value = getattr(event, threshold.field, None)
         if isinstance(value, int) and not isinstance(value, bool):
             value = Decimal(value)
         if not isinstance(value, Decimal) or not value.is_finite():
+            if not_fired is not None:
+                not_fired.append(NotFired(rule, event, Reason.NO_VALUE))
             return False
         if key in self.state.tripped:
             if threshold.rearmed(value):
                 self.state.rearm(key)
+                reason = Reason.REARMED
+            else:
+                reason = Reason.ALREADY_FIRED
+            if not_fired is not None:
+                not_fired.append(NotFired(rule, event, reason, value=value))
             return False
         if threshold.crossed(value):
             self.state.trip(key)
             return True
+        if not_fired is not None:
+            not_fired.append(NotFired(rule, event, Reason.NOT_CROSSED, value=value))
         return False
 
     @staticmethod
