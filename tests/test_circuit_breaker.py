@@ -20,6 +20,7 @@ import pytest
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.breaker import Breaker
 from bridge.testing.gate import GateSpotFake, usertrade
+from tests.delivery_helpers import make_config, running
 from tests.e2e_helpers import VenueWorld
 from tests.receivers import Receiver, Reply, Request
 from tests.service_helpers import WEBHOOK_SECRET, run_service
@@ -184,3 +185,27 @@ def test_threshold_zero_never_opens() -> None:
     for n in range(100):
         breaker.observe(str(n), AttemptResult.failure("HTTP 503"), 0.0, random.Random(1))
     assert not breaker.open
+
+
+async def test_each_url_of_a_notifier_has_a_circuit_of_its_own(tmp_path: Path) -> None:
+    """A dead Slack must not hold back Telegram: only the dead URL's circuit opens."""
+    healthy, dead = Receiver(), Receiver(respond=Outage())
+    async with anyio.create_task_group() as tg:
+        await tg.start(healthy.serve)
+        await tg.start(dead.serve)
+        notifier = {
+            "urls": [f"json://127.0.0.1:{r.port}/alerts" for r in (healthy, dead)],
+            "retry": ["1h"],  # only the breaker's probes may reach the dead URL again
+            "circuit_breaker": 2,
+            "concurrency": 1,
+        }
+        config = make_config(tmp_path, notifiers={"desk": notifier})
+        with anyio.fail_after(30):
+            async with running(config) as bridge:
+                await bridge.commit(6)
+                await healthy.wait_until(lambda r: len(r.accepted) == 6)
+                await dead.wait_until(lambda r: len(r.requests) >= 2)
+                circuits = {n: b.open for n, b in bridge.deliverer.circuits.items()}
+        tg.cancel_scope.cancel()
+    assert circuits["desk[1]"] and not circuits["desk[0]"]
+    assert len(dead.requests) <= 3  # two failures opened it; at most one probe since
