@@ -38,9 +38,7 @@ def parse_duration(value: object) -> float:
             raise ValueError(
                 f'not a duration: "{value}" (write e.g. "250ms", "10s", "5m", "2h", "1h30m")'
             )
-        seconds = sum(
-            (Decimal(number) * _UNIT_SECONDS[unit] for number, unit in parts), Decimal(0)
-        )
+        seconds = sum((Decimal(number) * _UNIT_SECONDS[unit] for number, unit in parts), Decimal(0))
     else:
         raise ValueError(f'not a duration: {value!r} (write e.g. "250ms", "10s", "5m", "2h")')
     if not seconds.is_finite() or seconds < 0:
