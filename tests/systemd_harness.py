@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 SYSTEMD = Path("/lib/systemd/systemd")
 REPO = Path(__file__).resolve().parent.parent
@@ -213,7 +214,19 @@ class Machine:
         script = _boot_script(merged, self.upper, work, self.console)
         # Enter the new cgroup before unsharing, so the cgroup namespace is rooted there
         # and poweroff leaves nothing behind but the (then empty) directory.
-        self.launcher = subprocess.Popen(
+        # The child keeps its own copy of the descriptor; ours is closed at once.
+        with open(self.directory / "boot.out", "wb") as output:
+            self.launcher = self._launch(script, output)
+        deadline = time.monotonic() + within
+        self.pid1 = self._wait(self._systemd_pid, deadline, "systemd to start as PID 1")
+        # The bus socket appears a moment after exec; is-system-running --wait then blocks
+        # until the boot transaction is done.
+        state = self._wait(self._system_state, deadline, "systemd's boot to finish")
+        if state not in ("running", "degraded"):
+            raise AssertionError(f"systemd booted into state {state!r}:\n{self.diagnostics()}")
+
+    def _launch(self, script: str, output: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 "/bin/sh",
                 "-c",
@@ -236,17 +249,10 @@ class Machine:
                 script,
             ],
             stdin=subprocess.DEVNULL,
-            stdout=open(self.directory / "boot.out", "wb"),  # noqa: SIM115 (the child holds it)
+            stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + within
-        self.pid1 = self._wait(self._systemd_pid, deadline, "systemd to start as PID 1")
-        # The bus socket appears a moment after exec; is-system-running --wait then blocks
-        # until the boot transaction is done.
-        state = self._wait(self._system_state, deadline, "systemd's boot to finish")
-        if state not in ("running", "degraded"):
-            raise AssertionError(f"systemd booted into state {state!r}:\n{self.diagnostics()}")
 
     def _systemd_pid(self) -> int | None:
         assert self.launcher is not None
