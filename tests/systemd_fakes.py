@@ -64,4 +64,5 @@ async def main(key: str, secret: str, webhook_secret: str) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, *sys.argv[1:4])
+    key, secret, webhook_secret = sys.argv[1:4]
+    anyio.run(main, key, secret, webhook_secret)

@@ -29,12 +29,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 SYSTEMD = Path("/lib/systemd/systemd")
 REPO = Path(__file__).resolve().parent.parent
 # Where the unit's ExecStart= looks (systemd/alert-bridge.service).
 VENV = Path("/opt/alert-bridge/venv")
+T = TypeVar("T")
 # Paths ProtectHome=yes makes inaccessible to the service.
 HIDDEN = (Path("/root"), Path("/home"), Path("/run/user"))
 # The boot pulls in only what the unit needs (sysinit, journald, sockets), not the host's
@@ -272,7 +273,7 @@ class Machine:
         state = result.stdout.strip()
         return state if state and "Failed to connect" not in result.stderr else None
 
-    def _wait(self, probe: Callable[[], object], deadline: float, what: str) -> object:
+    def _wait(self, probe: Callable[[], T | None], deadline: float, what: str) -> T:
         # Nothing inside the namespaces can signal us before systemd's bus is up: poll.
         while time.monotonic() < deadline:
             value = probe()
