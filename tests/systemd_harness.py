@@ -1,9 +1,10 @@
 """The machine's own systemd as PID 1 of private namespaces, for tests of the shipped unit.
 
 ``Machine`` boots ``/lib/systemd/systemd`` in fresh mount, PID, UTS, IPC, network and
-cgroup namespaces, on a throw-away overlay of the host's root: whatever the test writes
-(the unit, the config, credentials, the state directory) lands in the overlay's upper
-directory under the test's tmp_path, and every mount vanishes with the namespace. The
+cgroup namespaces, on a throw-away overlay of the host's root. The overlay's upper layer
+is a tmpfs inside the namespace (an upper layer cannot sit on an overlayfs, as a
+container's root often is), seeded with the files the test placed before boot (the unit,
+credentials, the service's venv); every mount vanishes with the namespace. The
 network namespace has only its own loopback, so fixed ports never collide with the host's
 and processes that must talk to the service run inside it (``Machine.popen_in_network``).
 
@@ -41,6 +42,9 @@ HIDDEN = (Path("/root"), Path("/home"), Path("/run/user"))
 # The boot pulls in only what the unit needs (sysinit, journald, sockets), not the host's
 # multi-user services; `systemctl start` brings the unit's own dependencies.
 BOOT_TARGET = "basic.target"
+# Every namespace but the user's (systemd runs as the real root); --fork: the child is PID 1.
+UNSHARE = ("--mount", "--propagation", "private", "--uts", "--ipc", "--net", "--pid")
+UNSHARE = (*UNSHARE, "--cgroup", "--fork", "--")
 
 
 def _hidden(path: Path) -> bool:
@@ -95,8 +99,13 @@ def unavailable() -> str | None:
             return f"{path} is under a directory ProtectHome=yes hides from the service"
     if service_python() is None:
         return f"no Python {sys.version_info.major}.{sys.version_info.minor} outside /root, /home"
+    # Namespaces, and an overlay of / with a tmpfs upper layer, as boot() makes them.
+    overlay = (
+        "mount -t tmpfs tmpfs /mnt && mkdir /mnt/u /mnt/w /mnt/m && "
+        "mount -t overlay overlay -o lowerdir=/,upperdir=/mnt/u,workdir=/mnt/w /mnt/m"
+    )
     probe = subprocess.run(
-        ["unshare", "--mount", "--pid", "--net", "--uts", "--ipc", "--cgroup", "--fork", "true"],
+        ["unshare", *UNSHARE, "/bin/sh", "-c", overlay],
         capture_output=True,
         timeout=20,
         check=False,
@@ -106,13 +115,17 @@ def unavailable() -> str | None:
     return None
 
 
-def _boot_script(merged: Path, upper: Path, work: Path, console: Path) -> str:
+def _boot_script(directory: Path, seed: Path) -> str:
     """The shell that runs as PID 1 of the new namespaces and execs systemd."""
     binds = sorted({REPO, Path(sys.prefix)})
+    d = shlex.quote(str(directory))
     lines = [
         "set -e",
-        f"R={shlex.quote(str(merged))}",
-        f"mount -t overlay overlay -o lowerdir=/,upperdir={upper},workdir={work} $R",
+        f"R={d}/merged",
+        f"mount -t tmpfs -o mode=755,size=256m tmpfs {d}/rw",
+        f"mkdir {d}/rw/upper {d}/rw/work",
+        f"cp -a {shlex.quote(str(seed))}/. {d}/rw/upper/",
+        f"mount -t overlay overlay -o lowerdir=/,upperdir={d}/rw/upper,workdir={d}/rw/work $R",
         # The checkout and its venv at their own paths (the editable install names them),
         # read-only, whatever file system they are on.
         *(
@@ -128,7 +141,7 @@ def _boot_script(merged: Path, upper: Path, work: Path, console: Path) -> str:
         "mount -t tmpfs -o mode=755,size=16m tmpfs $R/dev",
         "for n in null zero full random urandom tty; do"
         " touch $R/dev/$n; mount --bind /dev/$n $R/dev/$n; done",
-        f"touch $R/dev/console; mount --bind {shlex.quote(str(console))} $R/dev/console",
+        f"touch $R/dev/console; mount --bind {d}/console.log $R/dev/console",
         "mkdir $R/dev/pts $R/dev/shm",
         "mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts $R/dev/pts",
         "ln -s pts/ptmx $R/dev/ptmx; ln -s /proc/self/fd $R/dev/fd",
@@ -151,7 +164,8 @@ class Machine:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.upper = directory / "upper"
+        # Copied into the overlay's upper layer at boot: put() writes here.
+        self.upper = directory / "seed"
         self.console = directory / "console.log"
         cgroup2 = _cgroup2_root()
         assert cgroup2 is not None
@@ -162,7 +176,7 @@ class Machine:
     # ------------------------------------------------------------------ before boot
 
     def put(self, path: str, content: str | bytes, mode: int = 0o644) -> Path:
-        """Place a file in the machine's root before it boots (into the overlay's upper)."""
+        """Place a file in the machine's root before it boots (seeding the overlay's upper)."""
         target = self.upper / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str):
@@ -204,15 +218,14 @@ class Machine:
 
     def boot(self, within: float = 30) -> None:
         """Start systemd and return once its start-up transaction has finished."""
-        work, merged = self.directory / "work", self.directory / "merged"
-        for d in (self.upper, work, merged):
+        for d in (self.upper, self.directory / "rw", self.directory / "merged"):
             d.mkdir(parents=True, exist_ok=True)
         # The machine-id is generated at boot when the file is empty.
         self.put("/etc/machine-id", "")
         self.put("/etc/hostname", "alert-bridge-test\n")
         self.console.touch()
         self.cgroup.mkdir()
-        script = _boot_script(merged, self.upper, work, self.console)
+        script = _boot_script(self.directory, self.upper)
         # Enter the new cgroup before unsharing, so the cgroup namespace is rooted there
         # and poweroff leaves nothing behind but the (then empty) directory.
         # The child keeps its own copy of the descriptor; ours is closed at once.
@@ -235,16 +248,7 @@ class Machine:
                 "launcher",
                 str(self.cgroup),
                 "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "--uts",
-                "--ipc",
-                "--net",
-                "--pid",
-                "--cgroup",
-                "--fork",
-                "--",
+                *UNSHARE,
                 "/bin/sh",
                 "-c",
                 script,
