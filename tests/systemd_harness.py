@@ -12,8 +12,8 @@ It needs root (CAP_SYS_ADMIN) and a cgroup2 hierarchy; ``unavailable()`` says wh
 
 Things learnt the hard way, each handled below:
 - systemd leaves mount propagation to its container manager; without ``/`` made shared,
-  ``LoadCredential=`` hands the service an EMPTY credentials directory and the unit still
-  starts.
+  ``LoadCredential=`` hands the service an EMPTY credentials directory, without an error
+  from systemd.
 - ``ProtectHome=yes`` hides /root, /home and /run/user from the service, so its Python
   must live elsewhere (a pyenv or a checkout under /root cannot serve).
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -43,12 +44,26 @@ HIDDEN = (Path("/root"), Path("/home"), Path("/run/user"))
 # multi-user services; `systemctl start` brings the unit's own dependencies.
 BOOT_TARGET = "basic.target"
 # Every namespace but the user's (systemd runs as the real root); --fork: the child is PID 1.
-UNSHARE = ("--mount", "--propagation", "private", "--uts", "--ipc", "--net", "--pid")
-UNSHARE = (*UNSHARE, "--cgroup", "--fork", "--")
+UNSHARE = ["--mount", "--propagation", "private", "--uts", "--ipc", "--net", "--pid"]
+UNSHARE += ["--cgroup", "--fork", "--"]
+# Services that wait for a routable network: the machine has loopback only, so they would
+# hold up network-online.target (which the unit wants) until they time out.
+WAIT_ONLINE = (
+    "systemd-networkd-wait-online.service",
+    "NetworkManager-wait-online.service",
+    "ifupdown-wait-online.service",
+)
 
 
 def _hidden(path: Path) -> bool:
     return any(path == h or h in path.parents for h in HIDDEN)
+
+
+def _unreadable(path: Path) -> bool:
+    """Whether another user (the service's dynamic one) cannot reach and read ``path``."""
+    if path.stat().st_mode & 0o005 != 0o005:
+        return True
+    return any(parent.stat().st_mode & 0o001 == 0 for parent in path.parents)
 
 
 def _site_packages() -> Path:
@@ -97,6 +112,8 @@ def unavailable() -> str | None:
     for path in (REPO, _site_packages()):
         if _hidden(path):
             return f"{path} is under a directory ProtectHome=yes hides from the service"
+        if _unreadable(path):
+            return f"{path} is not readable by other users, as the service's user is"
     if service_python() is None:
         return f"no Python {sys.version_info.major}.{sys.version_info.minor} outside /root, /home"
     # Namespaces, and an overlay of / with a tmpfs upper layer, as boot() makes them.
@@ -223,6 +240,10 @@ class Machine:
         # The machine-id is generated at boot when the file is empty.
         self.put("/etc/machine-id", "")
         self.put("/etc/hostname", "alert-bridge-test\n")
+        for unit in WAIT_ONLINE:
+            mask = self.upper / "etc/systemd/system" / unit
+            mask.parent.mkdir(parents=True, exist_ok=True)
+            mask.symlink_to("/dev/null")
         self.console.touch()
         self.cgroup.mkdir()
         script = _boot_script(self.directory, self.upper)
@@ -291,13 +312,16 @@ class Machine:
         if self.launcher is None:
             return
         if self.pid1 and self.launcher.poll() is None:
-            os.kill(self.pid1, int(__import__("signal").SIGRTMIN) + 4)
+            os.kill(self.pid1, signal.SIGRTMIN + 4)
         try:
-            self.launcher.wait(timeout=within)
+            self.launcher.wait(timeout=within if self.pid1 else 0)
         except subprocess.TimeoutExpired:
-            # Killing PID 1 of a PID namespace kills every process in it.
+            # Killing PID 1 of a PID namespace kills every process in it; before systemd
+            # runs, the launcher's process group holds all there is.
             if self.pid1:
-                os.kill(self.pid1, 9)
+                os.kill(self.pid1, signal.SIGKILL)
+            else:
+                os.killpg(self.launcher.pid, signal.SIGKILL)
             self.launcher.wait(timeout=10)
         for directory in sorted(self.cgroup.rglob("*"), reverse=True):
             if directory.is_dir():
