@@ -234,7 +234,11 @@ def test_shipped_unit_under_systemd(machine: Machine, fakes: Fakes) -> None:
         "StatusText": "1 venues, 2 destinations, 2 rules",
     }
     assert fakes.get("/healthz")[0] == 200
+    assert "reload rejected, the running config stays" in journal(machine)
     machine.write("/etc/alert-bridge/config.toml", config + SECOND_RULE)
+    # Healthy all along, from the first watchdog check on (it once ran before start-up
+    # had finished and logged a false alarm at every start).
+    assert "watchdog pings withheld" not in journal(machine)
 
     # --- watchdog: a SIGSTOPped service is killed and restarted. The only drop-in, for
     # timing alone (see the module docstring); it needs a restart to take effect.
@@ -261,6 +265,8 @@ def test_shipped_unit_under_systemd(machine: Machine, fakes: Fakes) -> None:
     machine.run("systemctl", "stop", UNIT)
     state = machine.show(UNIT, "ActiveState", "Result", "ExecMainStatus")
     assert state == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}
+    # The state (and the outbox in it) outlives the service.
+    machine.run("test", "-s", "/var/lib/private/alert-bridge/state.sqlite3")
 
     # No secret ever reached the journal.
     log = journal(machine)
