@@ -296,7 +296,11 @@ class Machine:
     def _system_state(self) -> str | None:
         result = self.run("systemctl", "is-system-running", "--wait", check=False)
         state = result.stdout.strip()
-        return state if state and "Failed to connect" not in result.stderr else None
+        # "offline" until PID 1 has created /run/systemd/system (systemctl's test of being
+        # booted with systemd), then a bus error until its socket listens.
+        if not state or state == "offline" or "Failed to connect" in result.stderr:
+            return None
+        return state
 
     def _wait(self, probe: Callable[[], T | None], deadline: float, what: str) -> T:
         # Nothing inside the namespaces can signal us before systemd's bus is up: poll.
