@@ -21,8 +21,8 @@ FORMATS = ("text", "markdown", "html")
 REASON_LIMIT = 300  # characters of Apprise's reason kept in an error text
 MASK = "***"
 
-# The records Apprise logs while a send runs, per send: a context variable, because
-# anyio's worker threads and Apprise's own pool both carry the caller's context along.
+# The records Apprise logs while a send runs, per send: a context variable, set in the
+# send's own thread (and carried along should Apprise hand the call to a pool thread).
 _heard: contextvars.ContextVar[list[logging.LogRecord] | None] = contextvars.ContextVar(
     "apprise_reasons", default=None
 )

@@ -9,6 +9,7 @@ never ends by itself. A SIGTERM must still end the process, exit 0, within about
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -92,6 +93,8 @@ async def test_sigterm_ends_a_stuck_send_in_time_and_the_next_start_delivers_it(
     print(f"SIGTERM to exit with a stuck notifier: {took:.2f}s (shutdown_grace {GRACE:g}s)")
     assert took < EXIT_BOUND, f"{took:.1f}s from SIGTERM to exit:\n{service.log}"
     assert "Traceback" not in service.log
+    assert "the Apprise send of " in service.log  # said why it did not wait
+    assert "exiting without waiting" not in service.log  # no thread was left to the guard
 
     jobs = await pending_jobs(config)
     # the job stayed, and its cut-off attempt was not counted
@@ -105,3 +108,27 @@ async def test_sigterm_ends_a_stuck_send_in_time_and_the_next_start_delivers_it(
         await service.wait_for_log(f"delivered {job_id} ")
     assert len(world.messages()) == 1
     assert await pending_jobs(config) == []
+
+
+STRAY = """
+import logging, threading
+from bridge.runtime.runner import leave_stray_threads
+
+logging.basicConfig(format="%(levelname)s %(message)s")
+stuck = threading.Thread(target=threading.Event().wait, name="stuck-library-thread")
+stuck.start()  # not a daemon: the interpreter would wait for it at exit, forever
+leave_stray_threads(0.2)
+print("still here")
+"""
+
+
+async def test_a_stray_thread_cannot_keep_the_stopped_service_alive() -> None:
+    """The guard ``run`` ends with: whatever else a library left running, the exit is 0."""
+    with anyio.fail_after(20):
+        result = await anyio.run_process([sys.executable, "-c", STRAY], check=False)
+    assert result.returncode == 0
+    assert result.stdout == b""  # it left at once
+    assert result.stderr.decode() == (
+        "WARNING exiting without waiting for 1 thread still running after the service "
+        "stopped: stuck-library-thread\n"
+    )
