@@ -18,6 +18,7 @@ import anyio
 import httpx
 import orjson
 import websockets
+from anyio.lowlevel import checkpoint
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
@@ -26,6 +27,7 @@ from bridge.events import ConnectionEvent, Event, event_id
 from bridge.log_limiter import LogLimiter
 from bridge.logs import add_session_secrets
 from bridge.runtime.backoff import ReconnectPolicy
+from bridge.runtime.fair_connection import FairConnection
 from bridge.venue import (
     AuthFailed,
     Classification,
@@ -44,6 +46,12 @@ log = logging.getLogger("alert_bridge.venue")
 MAX_MESSAGE = 16 * 2**20  # large snapshots (BitoPro balances) must fit
 OPEN_TIMEOUT = 15.0
 CLOSE_DEADLINE = 5.0
+# The longest the reader runs without giving the event loop back. websockets' recv()
+# returns at once while messages are buffered, so a venue that sends faster than it is
+# read would otherwise hold the loop for as long as it keeps the buffer filled, and the
+# other venues, deliveries and the HTTP endpoint would wait behind it. (The parsing of
+# what arrives is sliced the same way: see FairConnection.)
+READ_SLICE = 0.001
 LOG_FLUSH_EVERY = 1.0  # how often repeated-line summaries that are due get written
 
 # (venue instance, events, normalizer state changes) -> queued for commit
@@ -197,6 +205,7 @@ class Supervisor:
             open_timeout=OPEN_TIMEOUT,
             close_timeout=2,
             compression=None,
+            create_connection=FairConnection,
         ) as ws:
             log.info("%s: socket open", self.label)
             if not self.venue.read_only:
@@ -243,12 +252,16 @@ class Supervisor:
         name, plugin, sink, clock = venue.name, venue.plugin, self.sink, self.clock
         classify, normalize = venue.classify, venue.normalize
         recv, loads, monotonic, data = ws.recv, orjson.loads, time.monotonic, Signal.DATA
+        yield_at = monotonic() + READ_SLICE
         while True:
             # Bytes, undecoded: orjson reads UTF-8 itself (checking it), so decoding to str
             # first would only copy every frame; invalid UTF-8 becomes a counted "not JSON"
             # frame rather than a closed connection.
             message = await recv(decode=False)
-            self._last_frame = monotonic()
+            self._last_frame = now = monotonic()
+            if now >= yield_at:  # see READ_SLICE: recv() alone may never yield
+                await checkpoint()
+                yield_at = monotonic() + READ_SLICE
             status.frames += 1
             try:
                 frame = loads(message)
