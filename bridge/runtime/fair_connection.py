@@ -21,9 +21,11 @@ from websockets.asyncio.client import ClientConnection
 FEED_SLICE = 0.002  # seconds of parsing per event-loop turn, at most (about)
 # Bytes handed to websockets at a time, between clock checks. Each hand-over has a fixed
 # cost, so the size adapts: doubled while a chunk parses in under a tenth of the slice
-# (large frames), halved while one takes over a quarter (thousands of tiny frames).
+# (large frames), cut at once to a quarter slice's worth when one takes longer (thousands
+# of tiny frames). The cap bounds what a switch from large to tiny frames costs: 32 KiB
+# of the smallest frames parse in about 20 ms.
 FEED_CHUNK = 4096
-MIN_CHUNK, MAX_CHUNK = 256, 256 * 1024
+MIN_CHUNK, MAX_CHUNK = 256, 32 * 1024
 
 
 class FairConnection(ClientConnection):
@@ -67,10 +69,11 @@ class FairConnection(ClientConnection):
             before = monotonic()
             super().data_received(self._take(chunk))
             now = monotonic()
-            if now - before < FEED_SLICE / 10:
+            took = now - before
+            if took < FEED_SLICE / 10:
                 chunk = min(chunk * 2, MAX_CHUNK)
-            elif now - before > FEED_SLICE / 4:
-                chunk = max(chunk // 2, MIN_CHUNK)
+            elif took > FEED_SLICE / 4:
+                chunk = max(int(chunk * FEED_SLICE / 4 / took), MIN_CHUNK)
             if self._unparsed and now - started >= FEED_SLICE:
                 self._scheduled = True
                 self.loop.call_soon(self._parse_some)
