@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/webhooks.py --rounds 5
 	$(BIN)/python bench/ws_pipeline.py
 	$(BIN)/python bench/e2e.py --seconds 60
+	$(BIN)/python bench/dead_receiver.py --down 60
 	$(BIN)/python bench/bitopro_snapshot.py --runs 50
 	$(BIN)/python bench/skinshark_instances.py
 	$(BIN)/python bench/order_state.py
