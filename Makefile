@@ -53,6 +53,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bitopro_snapshot.py --runs 50
 	$(BIN)/python bench/skinshark_instances.py
 	$(BIN)/python bench/order_state.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
