@@ -32,11 +32,23 @@ typecheck: $(VENV)/.installed-test
 # Programs some tests run besides Python packages, from Debian's packages where this runs as
 # root with apt (CI does); elsewhere those tests skip, each saying what it needs.
 # libfaketime: the clock-step tests run the service on a wall clock they can step.
+# promtool: tests/test_contrib.py checks contrib/'s rules and dashboard queries with it. Only
+# that program is taken from Debian's prometheus package (into .venv/bin, 3 s, 48 MB):
+# installing the package would also enable a Prometheus server, which every systemd the
+# tests boot on this root would then start.
 system-deps:
 	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    { apt-get update -qq && apt-get install -y -qq faketime; } >/dev/null 2>&1; } || \
 	  echo "note: libfaketime not installed: the clock-step tests will be skipped"
+	@command -v promtool >/dev/null || [ -x $(BIN)/promtool ] || \
+	  { command -v apt-get >/dev/null && tmp=$$(mktemp -d) && chmod 755 $$tmp && \
+	    { [ "$$(id -u)" != 0 ] || apt-get update -qq; } >/dev/null 2>&1 && \
+	    (cd $$tmp && apt-get download -qq prometheus) >/dev/null 2>&1 && mkdir -p $(BIN) && \
+	    dpkg-deb --fsys-tarfile $$tmp/prometheus_*.deb | tar -xO ./usr/bin/promtool >$$tmp/promtool && \
+	    chmod 755 $$tmp/promtool && mv $$tmp/promtool $(BIN)/promtool; \
+	    rm -rf $$tmp; [ -x $(BIN)/promtool ]; } || \
+	  echo "note: promtool not installed: contrib/'s rules get a YAML/PromQL-shape check only"
 
 unit: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest
