@@ -24,14 +24,15 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from bridge.events import Event, FillEvent, event_id
 from bridge.schema import DURATION, POSITIVE_INTEGER, Option, Schema, url_with_scheme
 from bridge.venue_state import ORDER_STATE_MAX, ORDER_STATE_MAX_AGE, StateBound
 from bridge.venue_state import StateMap as StateMap  # re-exported: plugins import it from here
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads venues without an HTTP client
+    import httpx
 
 
 class FrameError(Exception):
