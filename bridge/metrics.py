@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+
 if TYPE_CHECKING:  # service.py serves these modules: a runtime import would be circular
     from bridge.runtime.service import Running
     from bridge.runtime.supervisor import StreamStatus
@@ -120,6 +122,19 @@ def render_metrics(running: Running, histograms: Histograms, accept: str = "") -
     ``accept`` is the request's ``Accept`` header: ``application/openmetrics-text`` gets
     OpenMetrics 1.0 (ending in ``# EOF``), anything else the Prometheus text format 0.0.4.
     """
-    from bridge.metrics_collector import exposition  # see its docstring: not at start-up
+    from bridge.metrics_collector import encode, snapshot  # see its docstring: not at start
 
-    return exposition(running, histograms, accept)
+    return encode(snapshot(running, histograms), accept)
+
+
+async def scrape_metrics(
+    running: Running, histograms: Histograms, accept: str = ""
+) -> tuple[bytes, str]:
+    """:func:`render_metrics` for an async handler: the counters are read on the event
+    loop, the text is written in a worker thread. With many venues the writing is most
+    of a scrape's time (``bench/metrics_scrape.py``), and meanwhile the loop keeps
+    reading frames instead of waiting for it."""
+    from bridge.metrics_collector import encode, snapshot
+
+    families = snapshot(running, histograms)
+    return await anyio.to_thread.run_sync(encode, families, accept)

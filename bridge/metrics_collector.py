@@ -42,13 +42,31 @@ Samples = Iterable[tuple[Sequence[str], float]]  # (label values, value)
 _PROCESS = ProcessCollector(registry=None)
 
 
-def exposition(running: Running, histograms: Histograms, accept: str) -> tuple[bytes, str]:
-    """(body, content type): OpenMetrics if ``accept`` asks for it, else text 0.0.4."""
+def snapshot(running: Running, histograms: Histograms) -> Snapshot:
+    """Every family, read now: on the event loop, where the counters change."""
     registry = CollectorRegistry()
     registry.register(_PROCESS)
     registry.register(ServiceCollector(running, histograms))
-    encode, content_type = choose_encoder(accept)
-    return encode(registry), content_type
+    return Snapshot(list(registry.collect()))
+
+
+def encode(families: Snapshot, accept: str) -> tuple[bytes, str]:
+    """(body, content type): OpenMetrics if ``accept`` asks for it, else text 0.0.4.
+
+    Touches nothing but the snapshot, so it may run in a worker thread.
+    """
+    encoder, content_type = choose_encoder(accept)
+    return encoder(families), content_type
+
+
+class Snapshot(Collector):
+    """Families already collected, for the encoder (which wants a collector)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Metric]:
+        return self.families
 
 
 class ServiceCollector(Collector):

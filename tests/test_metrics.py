@@ -36,6 +36,7 @@ from bridge.metrics import (
     Histograms,
     not_connected,
     render_metrics,
+    scrape_metrics,
 )
 from bridge.plugins import plugin_host
 from bridge.rules import RuleEngine
@@ -404,6 +405,21 @@ async def test_both_formats_as_the_scraper_asks(tmp_path: Path) -> None:
     assert "# UNIT alert_bridge_delivery_seconds seconds\n" in om_body
     # The library's global registry is left alone: nothing of ours ever lands there.
     assert b"alert_bridge" not in generate_latest(REGISTRY)
+
+
+async def test_an_async_handler_gets_the_same_answer(tmp_path: Path) -> None:
+    async with running_parts(tmp_path) as parts:
+        parts.supervise("gate-main")
+        body, content_type = await scrape_metrics(
+            parts.running, parts.histograms, "application/openmetrics-text"
+        )
+        expected = parse_openmetrics(
+            render_metrics(parts.running, parts.histograms, "application/openmetrics-text")[
+                0
+            ].decode()
+        )
+    assert content_type.startswith("application/openmetrics-text; version=1.0.0")
+    assert parse_openmetrics(body.decode()).samples.keys() == expected.samples.keys()
 
 
 async def test_label_values_are_escaped_in_both_formats(tmp_path: Path) -> None:
