@@ -20,7 +20,6 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from bridge.errors import UserError
 from bridge.metrics import (
-    CONTENT_TYPE,
     Histograms,
     not_connected,
     open_circuits,
@@ -140,13 +139,15 @@ def answer(head: bytes, running_provider: RunningProvider, histograms: Histogram
     if parts[0] not in ("GET", "HEAD"):
         return 405, TEXT, b"only GET and HEAD\n"
     try:
-        return _route(parts[1].split("?", 1)[0], running_provider, histograms)
+        return _route(parts[1].split("?", 1)[0], running_provider, histograms, head)
     except Exception:  # e.g. the store closing during shutdown: a 500, not a dead listener
         log.exception("answering %s failed", parts[1][:100])
         return 500, TEXT, b"internal error (see the log)\n"
 
 
-def _route(path: str, running_provider: RunningProvider, histograms: Histograms) -> Response:
+def _route(
+    path: str, running_provider: RunningProvider, histograms: Histograms, head: bytes = b""
+) -> Response:
     if path == "/healthz":
         return 200, TEXT, b"ok\n"
     if path not in ("/readyz", "/metrics"):
@@ -155,7 +156,8 @@ def _route(path: str, running_provider: RunningProvider, histograms: Histograms)
     if running is None:
         return 503, TEXT, b"starting\n"
     if path == "/metrics":
-        return 200, CONTENT_TYPE, render_metrics(running, histograms).encode()
+        body, content_type = render_metrics(running, histograms, _accept(head))
+        return 200, content_type, body
     # one problem per line: the store first (nothing is durable while it fails), then
     # each venue that is not connected; easy to read, easy to grep
     store = running.store.health.problem
@@ -197,3 +199,12 @@ async def _close(stream: SocketStream) -> None:
                 await stream.receive()
             except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
                 return
+
+
+def _accept(head: bytes) -> str:
+    """The request's ``Accept`` header ("" if none): it chooses the metrics format."""
+    for line in head.split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"accept":
+            return value.strip().decode("latin-1")
+    return ""

@@ -71,6 +71,7 @@ class StreamStatus:
     frames: int = 0
     frame_errors: int = 0
     venue_errors: int = 0
+    last_frame: float = field(default_factory=time.monotonic)  # of the last frame (or start)
     last_error: str = ""
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -258,7 +259,7 @@ class Supervisor:
             # first would only copy every frame; invalid UTF-8 becomes a counted "not JSON"
             # frame rather than a closed connection.
             message = await recv(decode=False)
-            self._last_frame = now = monotonic()
+            self._last_frame = status.last_frame = now = monotonic()
             if now >= yield_at:  # see READ_SLICE: recv() alone may never yield
                 await checkpoint()
                 yield_at = monotonic() + READ_SLICE
