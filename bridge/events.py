@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Union
 JSONValue = Any  # the raw venue item: whatever its JSON decoded to
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every fill, and frozen init costs double
 class Fee:
     """One charge on an order or fill: ``amount`` of ``asset``; a rebate is negative."""
 

@@ -77,16 +77,12 @@ def fees(
     fee currency when the account enables it, and then reports ``fee`` as 0; a rebate
     (``rebated_fee``, in ``rebated_fee_currency``) is money back, so it is negative.
     """
-    gt, point, rebate = item.get("gt_fee"), item.get("point_fee"), item.get("rebated_fee")
-    if (gt is None or gt == "0") and (point is None or point == "0") and rebate is None:
-        # The usual trade (no GT, no points, no rebate field): one charge, built directly.
-        return (None if fee is None else (Fee(fee_asset, fee),)), fee, fee_asset
-    rebated = dec(rebate, "rebated_fee")
+    rebated = dec(item.get("rebated_fee"), "rebated_fee")
     return fee_fields(
         (
             (fee_asset, fee),
-            (GT, dec(gt, "gt_fee")),
-            (POINT, dec(point, "point_fee")),
+            (GT, dec(item.get("gt_fee"), "gt_fee")),
+            (POINT, dec(item.get("point_fee"), "point_fee")),
             (
                 text(item.get("rebated_fee_currency"), "rebated_fee_currency"),
                 None if rebated is None else -rebated,
@@ -101,9 +97,14 @@ def usertrade(ctx: NormalizeContext, item: Any) -> list[Event]:
     trade_id = need_text(item, "id")
     base, quote, symbol = split_pair(need_text(item, "currency_pair"))
     price, amount = need_dec(item, "price"), need_dec(item, "amount")
-    charges, fee, fee_asset = fees(
-        item, dec(item.get("fee"), "fee"), text(item.get("fee_currency"), "fee_currency")
-    )
+    fee = dec(item.get("fee"), "fee")
+    fee_asset = text(item.get("fee_currency"), "fee_currency")
+    gt, point = item.get("gt_fee"), item.get("point_fee")
+    if (gt == "0" or gt is None) and (point == "0" or point is None) and "rebated_fee" not in item:
+        # The usual trade, no GT, points or rebate: one charge, built here (the hot path).
+        charges = None if fee is None else (Fee(fee_asset, fee),)
+    else:
+        charges, fee, fee_asset = fees(item, fee, fee_asset)
     venue = ctx.venue
     # Built directly rather than through ctx.event: this is the hottest path of the venue.
     return [
