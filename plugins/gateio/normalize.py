@@ -100,6 +100,7 @@ def usertrade(ctx: NormalizeContext, item: Any) -> list[Event]:
     fee = dec(item.get("fee"), "fee")
     fee_asset = text(item.get("fee_currency"), "fee_currency")
     gt, point = item.get("gt_fee"), item.get("point_fee")
+    charges: tuple[Fee, ...] | None
     if (gt == "0" or gt is None) and (point == "0" or point is None) and "rebated_fee" not in item:
         # The usual trade, no GT, points or rebate: one charge, built here (the hot path).
         charges = None if fee is None else (Fee(fee_asset, fee),)
