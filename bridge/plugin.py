@@ -16,6 +16,7 @@ from bridge.events import (
     ConnectionEvent,
     DepositEvent,
     Event,
+    Fee,
     FillEvent,
     NoticeEvent,
     OrderEvent,
@@ -24,6 +25,7 @@ from bridge.events import (
 )
 from bridge.frames import (
     dec,
+    fee_fields,
     flag,
     items,
     millis,
@@ -88,6 +90,7 @@ __all__ = [
     "Destination",
     "Duty",
     "Event",
+    "Fee",
     "FillEvent",
     "FrameError",
     "Job",
@@ -104,6 +107,7 @@ __all__ = [
     "choice_list",
     "dec",
     "event_id",
+    "fee_fields",
     "flag",
     "hookimpl",
     "items",
