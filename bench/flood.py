@@ -104,7 +104,7 @@ async def probe_health(port: int, interval: float, until: float, times: list[flo
     while time.perf_counter() < until:
         started = time.perf_counter()
         async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-            await stream.send(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+            await stream.send(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
             answer = b""
             try:
                 while True:
@@ -118,7 +118,7 @@ async def probe_health(port: int, interval: float, until: float, times: list[flo
 
 async def metric(port: int, name: str) -> float:
     async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-        await stream.send(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
+        await stream.send(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
         answer = b""
         try:
             while True:

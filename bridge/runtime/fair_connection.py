@@ -18,7 +18,7 @@ from collections import deque
 
 from websockets.asyncio.client import ClientConnection
 
-FEED_SLICE = 0.002  # seconds of parsing per event-loop turn, at most (about)
+FEED_SLICE = 0.001  # seconds of parsing per event-loop turn, at most (about)
 # Bytes handed to websockets at a time, between clock checks. Each hand-over has a fixed
 # cost, so the size adapts: doubled while a chunk parses in under a tenth of the slice
 # (large frames), cut at once to a quarter slice's worth when one takes longer (thousands

@@ -51,7 +51,7 @@ CLOSE_DEADLINE = 5.0
 # read would otherwise hold the loop for as long as it keeps the buffer filled, and the
 # other venues, deliveries and the HTTP endpoint would wait behind it. (The parsing of
 # what arrives is sliced the same way: see FairConnection.)
-READ_SLICE = 0.002
+READ_SLICE = 0.001
 LOG_FLUSH_EVERY = 1.0  # how often repeated-line summaries that are due get written
 
 # (venue instance, events, normalizer state changes) -> queued for commit
