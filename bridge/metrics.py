@@ -220,6 +220,26 @@ def render_metrics(running: Running, histograms: Histograms) -> str:
             help_text,
             (({"venue": v}, sum(getattr(s, attribute) for s in ss)) for v, ss in venues.items()),
         )
+    reconcilers = [s for s in running.supervisors if s.reconciler is not None]
+    for name, attribute, help_text in (
+        ("reconcile_failures_total", "failures", "REST reconciliations that failed, by venue."),
+        (
+            "reconciled_events_total",
+            "recovered",
+            "Events REST reconciliation recovered that the stream had not delivered, by venue.",
+        ),
+    ):
+        totals: dict[str, int] = {}
+        for supervisor in reconcilers:
+            assert supervisor.reconciler is not None
+            count = getattr(supervisor.reconciler.stats, attribute)
+            totals[supervisor.venue.name] = totals.get(supervisor.venue.name, 0) + count
+        out.family(
+            f"alert_bridge_{name}",
+            "counter",
+            help_text,
+            (({"venue": v}, n) for v, n in totals.items()),
+        )
     states = {s.venue.name: s.state for s in running.supervisors}  # streams share one
     out.family(
         "alert_bridge_state_evictions_total",
