@@ -32,11 +32,18 @@ typecheck: $(VENV)/.installed-test
 # Programs some tests run besides Python packages, from Debian's packages where this runs as
 # root with apt (CI does); elsewhere those tests skip, each saying what it needs.
 # libfaketime: the clock-step tests run the service on a wall clock they can step.
+# systemd: tests/test_systemd_boot.py boots it as PID 1 in namespaces (util-linux, which
+# brings unshare and nsenter, is in every Debian system).
 system-deps:
 	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    { apt-get update -qq && apt-get install -y -qq faketime; } >/dev/null 2>&1; } || \
 	  echo "note: libfaketime not installed: the clock-step tests will be skipped"
+	@[ -x /lib/systemd/systemd ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd; } \
+	    >/dev/null 2>&1; } || \
+	  echo "note: systemd not installed: the real-systemd test will be skipped"
 
 unit: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest

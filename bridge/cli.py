@@ -10,13 +10,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from bridge import __version__
 from bridge.codec import read_events
-from bridge.config import Config, find_config, load_bridge_settings, load_config
+from bridge.config import LOG_LEVELS, Config, find_config, load_bridge_settings, load_config
 from bridge.dryrun import dry_run
-from bridge.errors import ConfigError, UserError
+from bridge.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, UsageError, UserError
 from bridge.interpolation import Placeholders
+from bridge.units import quote_list
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a wrong command line exiting EXIT_USAGE (64), not 2: 2 means an
+    invalid config (DESIGN §3), and scripts must be able to tell the two apart."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +51,7 @@ def _add_placeholders(parser: argparse.ArgumentParser | argparse._MutuallyExclus
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alert-bridge",
         description="Alerts and signed webhooks from trading venues' account streams.",
     )
@@ -50,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the config; exit 0 ok, 2 invalid")
     _add_config(check)
     _add_placeholders(check)
+    _add_json(check)
 
     test = commands.add_parser("test", help="dry-run events through the rules; sends nothing")
     _add_config(test)
@@ -58,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
         "events",
         metavar="EVENT.json",
         help="one event as JSON, or JSON Lines of many events ('-' for stdin)",
+    )
+    _add_json(test)
+    test.add_argument(
+        "--expect",
+        nargs="+",
+        metavar="RULE",
+        default=[],
+        help="exit 1 unless each named rule fires for at least one of the events "
+        "(test your rules in your own CI)",
     )
 
     _add_outbox_commands(commands)
@@ -76,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("text", "json"),
         default="text",
         help="log lines as readable text (default) or one JSON object each",
+    )
+    run.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help="overrides [bridge] log_level (and $ALERT_BRIDGE_LOG_LEVEL), reloads included",
     )
 
     replay = commands.add_parser(
@@ -100,17 +126,29 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="installed plugins, venues and capabilities")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script (bash, zsh or fish)"
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+
     demo = commands.add_parser("demo", help="self-contained demo")
     demo.add_argument("--forever", action="store_true", help="keep running after the script")
     return parser
 
 
-def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="machine-readable output (docs/running.md)"
+    )
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     outbox = commands.add_parser("outbox", help="inspect the delivery queue and dead letters")
     actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="pending jobs (or dead letters with --dead)")
     _add_config(listing)
     listing.add_argument("--dead", action="store_true", help="list the dead letters")
+    _add_json(listing)
     retry = actions.add_parser("retry", help="make a job due now; revive dead letters")
     _add_config(retry)
     which = retry.add_mutually_exclusive_group(required=True)
@@ -149,10 +187,26 @@ def _load_config(
 
 def cmd_check(args: argparse.Namespace) -> int:
     path = find_config(args.config)
-    # What `run` needs: the same venues and rules, and a state_dir it can use.
-    config = _load_config(args, path, runnable=True, probe_state_dir=True)
-    print(f"{path}: ok: {config.summary()}")
-    return 0
+    try:
+        # What `run` needs: the same venues and rules, and a state_dir it can use.
+        config = _load_config(args, path, runnable=True, probe_state_dir=True)
+    except ConfigError as exc:
+        if not args.json:
+            raise
+        problems = [{"path": p.path, "message": p.message} for p in exc.problems]
+        _print_json({"config": str(path), "ok": False, "problems": problems})
+        return exc.exit_code
+    if args.json:
+        _print_json({"config": str(path), "ok": True, "summary": config.counts()})
+    else:
+        print(f"{path}: ok: {config.summary()}")
+    return EXIT_OK
+
+
+def _print_json(document: object) -> None:
+    from bridge.codec import dumps
+
+    print(dumps(document).decode())
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -163,10 +217,16 @@ def cmd_test(args: argparse.Namespace) -> int:
         try:
             text = Path(args.events).read_text(encoding="utf-8")
         except OSError as exc:
-            raise UserError(f"{args.events}: cannot read events file: {exc.strerror}") from None
+            raise UsageError(f"{args.events}: cannot read events file: {exc.strerror}") from None
+    unknown = [name for name in args.expect if name not in {r.name for r in config.rules}]
+    if unknown:
+        raise UsageError(f"--expect: no rule named {quote_list(unknown)} in the config")
     events = list(read_events(text))  # decode all first: a bad line aborts before any output
-    dry_run(config, events, sys.stdout)
-    return 0
+    summary = dry_run(config, events, sys.stdout, as_json=args.json)
+    missing = [name for name in args.expect if name not in summary.matched_rules]
+    for name in missing:
+        print(f'alert-bridge test: expected rule "{name}" did not fire', file=sys.stderr)
+    return EXIT_FAILURE if missing else EXIT_OK
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -177,7 +237,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     store = commands.open_store(load_bridge_settings(find_config(args.config)).state_dir)
     try:
         if args.outbox_command == "list":
-            return commands.list_jobs(store, sys.stdout, dead=args.dead)
+            return commands.list_jobs(store, sys.stdout, dead=args.dead, as_json=args.json)
         if args.outbox_command == "retry":
             return commands.retry(store, sys.stdout, None if args.all_dead else args.id)
         return commands.drop(store, sys.stdout, args.id)
@@ -195,7 +255,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bridge.runtime.runner import run
 
-    return run(find_config(args.config), args.log_format)
+    return run(find_config(args.config), args.log_format, args.log_level)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -209,6 +269,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from bridge.plugin_list import print_plugins
 
     return print_plugins(sys.stdout, as_json=args.json)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from bridge.completion import script
+
+    print(script(build_parser(), args.shell), end="")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -243,6 +310,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "outbox": cmd_outbox,
     "notify-test": cmd_notify_test,
+    "completion": cmd_completion,
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.apprise_urls import FORMATS, load_apprise
-from bridge.errors import ConfigError, ConfigTextError, Problem, UserError
+from bridge.errors import ConfigError, ConfigTextError, Problem, UsageError, UserError
 from bridge.interpolation import Interpolator, Placeholders
 from bridge.rules import Rule, compile_rules
 from bridge.schema import (
@@ -94,11 +94,13 @@ def _apprise_urls(value: Any) -> list[str]:
     return items
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 BRIDGE_SCHEMA = Schema(
     (
         Option("state_dir", TEXT, default="", secret=False),
         Option("http", _http_address, default="127.0.0.1:9108", secret=False),
-        Option("log_level", one_of("debug", "info", "warning", "error"), default="info"),
+        Option("log_level", one_of(*LOG_LEVELS), default="info"),
         Option("shutdown_grace", DURATION, default=10.0),
         Option("reconnect_delay", DURATION, default=1.0),
         Option("reconnect_max_delay", DURATION, default=60.0),
@@ -210,6 +212,14 @@ class Config:
             f"{len(self.rules)} rules"
         )
 
+    def counts(self) -> dict[str, int]:
+        """The summary's figures, for ``check --json``."""
+        return {
+            "venues": len(self.venues),
+            "destinations": len(self.destinations),
+            "rules": len(self.rules),
+        }
+
 
 def find_config(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
     """``-c`` if given, else $ALERT_BRIDGE_CONFIG, else /etc/alert-bridge, else ./config.toml."""
@@ -256,7 +266,7 @@ def _read_config(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(
+        raise UsageError(
             f"{path}: config file not found (pass -c PATH or set "
             "$ALERT_BRIDGE_CONFIG; rules.example.toml is a starting point)"
         ) from None

@@ -4,16 +4,24 @@
     ├── UserError               bad input from the operator: printed as one line, no traceback
     │   ├── ConfigError         an invalid configuration; carries every problem found
     │   ├── ConfigTextError     a config file that is not UTF-8 text at all (binary, latin-1)
-    │   └── EventDecodeError    a JSON event that is not a valid normalized event
+    │   └── UsageError          a wrong command line or input file (not the config)
+    │       └── EventDecodeError  a JSON event that is not a valid normalized event
     └── PluginError             a plugin that cannot be loaded or registers badly
 
 Library errors are mapped to these at the boundary with ``raise ... from exc``.
+
+The CLI's exit codes (docs/running.md) tell these cases apart for scripts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the command could not do its job: a send failed, a port in use...
+EXIT_INVALID_CONFIG = 2  # the config file is invalid (DESIGN §3: `check` exits 2)
+EXIT_USAGE = 64  # the command line or an input file is wrong (sysexits' EX_USAGE)
 
 
 class BridgeError(Exception):
@@ -23,7 +31,7 @@ class BridgeError(Exception):
 class UserError(BridgeError):
     """An error the operator can fix; the CLI prints it without a traceback."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class Problem:
 class ConfigError(UserError):
     """An invalid configuration, with every problem found (not only the first)."""
 
-    exit_code = 2
+    exit_code = EXIT_INVALID_CONFIG
 
     def __init__(self, source: str, problems: Iterable[Problem]) -> None:
         self.source = source
@@ -52,10 +60,16 @@ class ConfigError(UserError):
 class ConfigTextError(UserError):
     """A config file that is not UTF-8 text: invalid like any bad config, in one line."""
 
-    exit_code = 2
+    exit_code = EXIT_INVALID_CONFIG
 
 
-class EventDecodeError(UserError):
+class UsageError(UserError):
+    """A wrong command line or input file: an unknown name, an unreadable events file."""
+
+    exit_code = EXIT_USAGE
+
+
+class EventDecodeError(UsageError):
     """A JSON document that does not decode into a normalized event."""
 
 

@@ -15,7 +15,7 @@ import orjson
 
 from bridge.config import Config
 from bridge.dryrun import dry_run
-from bridge.errors import UserError
+from bridge.errors import UsageError
 from bridge.events import Event
 from bridge.plugins import plugin_host
 from bridge.units import did_you_mean
@@ -26,7 +26,7 @@ SEND_TIMEOUT = 60.0  # how long --send waits for deliveries before leaving them 
 
 def _venue(config: Config, name: str) -> Venue:
     if name not in config.venues:
-        raise UserError(
+        raise UsageError(
             f'--venue: no venue named "{name}" in [venues.*]{did_you_mean(name, config.venues)}'
         )
     settings = config.venues[name]
@@ -43,7 +43,7 @@ def frames_to_events(
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise UserError(f"{path}: cannot read frames file: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read frames file: {exc.strerror}") from None
     stream = venue.streams()[0]
     for number, line in enumerate(lines, start=1):
         if not line.strip():

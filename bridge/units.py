@@ -7,7 +7,10 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+# One or more "<number><unit>" parts, largest unit first: "250ms", "1h30m", "1d12h".
+_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_ORDER = ("d", "h", "m", "s", "ms")
 _UNIT_SECONDS = {
     "ms": Decimal("0.001"),
     "s": Decimal(1),
@@ -18,7 +21,8 @@ _UNIT_SECONDS = {
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from "250ms", "10s", "5m", "2h", "1d" (or a bare number of seconds).
+    """Seconds from "250ms", "10s", "5m", "2h", "1d", compounds such as "1h30m" or
+    "1d12h" (each unit once, largest first), or a bare number of seconds.
 
     Raises ValueError with a message fit to show the operator.
     """
@@ -27,10 +31,14 @@ def parse_duration(value: object) -> float:
     if isinstance(value, (int, Decimal, float)):
         seconds = Decimal(str(value))
     elif isinstance(value, str):
-        match = _DURATION.match(value)
-        if match is None:
-            raise ValueError(f'not a duration: "{value}" (write e.g. "250ms", "10s", "5m", "2h")')
-        seconds = Decimal(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        text = value.strip().replace(" ", "")
+        parts = _PART.findall(text) if _DURATION.match(text) else []
+        units = [unit for _, unit in parts]
+        if not parts or units != sorted(set(units), key=_ORDER.index):
+            raise ValueError(
+                f'not a duration: "{value}" (write e.g. "250ms", "10s", "5m", "2h", "1h30m")'
+            )
+        seconds = sum((Decimal(number) * _UNIT_SECONDS[unit] for number, unit in parts), Decimal(0))
     else:
         raise ValueError(f'not a duration: {value!r} (write e.g. "250ms", "10s", "5m", "2h")')
     if not seconds.is_finite() or seconds < 0:

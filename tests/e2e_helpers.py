@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
+from bridge.testing.gate import GateSpotFake
 from tests.receivers import Receiver
 from tests.service_helpers import WEBHOOK_SECRET, write_config
 
@@ -93,3 +94,14 @@ class VenueWorld(Generic[Fake]):
         with anyio.fail_after(15):
             await self.hook.wait_until(lambda r: len(r.requests) >= hook)
             await self.sink.wait_until(lambda r: len(r.requests) >= sink)
+
+
+class GateWorld(VenueWorld[GateSpotFake]):
+    """The Gate.io spot fake as the venue: for tests about the service, not the venue."""
+
+    async def subscribed(self) -> None:
+        """Wait until the first connection holds its ``spot.usertrades`` subscription."""
+        connection = await self.fake.wait_for_connections(1)
+        await self.fake.changes.wait_for(
+            lambda: self.fake.subscribed("spot.usertrades", connection)
+        )

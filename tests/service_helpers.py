@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,3 +95,16 @@ def example_rule(name: str) -> str:
     [rule] = [r for r in rules if r["name"] == name]
     lines = ["[[rules]]"] + [f"{key} = {toml_value(value)}" for key, value in rule.items()]
     return "\n".join(lines) + "\n"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for a service's own endpoint)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sample(metrics: str, name: str) -> float:
+    """The value of one exposition line (exact name and labels)."""
+    [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
+    return float(line.rsplit(" ", 1)[1])

@@ -20,10 +20,10 @@ import pytest
 from bridge.delivery.attempt import AttemptResult
 from bridge.delivery.breaker import Breaker
 from bridge.testing.gate import GateSpotFake, usertrade
-from tests.e2e_helpers import VenueWorld
+from tests.delivery_helpers import make_config, running
+from tests.e2e_helpers import GateWorld
 from tests.receivers import Receiver, Reply, Request
-from tests.service_helpers import WEBHOOK_SECRET, run_service
-from tests.test_http_e2e import free_port
+from tests.service_helpers import WEBHOOK_SECRET, free_port, run_service
 
 pytestmark = pytest.mark.anyio
 
@@ -68,21 +68,13 @@ class Outage:
         return Reply(503) if self.down else Reply(204)
 
 
-class World(VenueWorld[GateSpotFake]):
-    async def subscribed(self) -> None:
-        connection = await self.fake.wait_for_connections(1)
-        await self.fake.changes.wait_for(
-            lambda: self.fake.subscribed("spot.usertrades", connection)
-        )
-
-
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with GateSpotFake() as fake, World.start(fake, tmp_path) as world:
+async def world(tmp_path: Path) -> AsyncIterator[GateWorld]:
+    async with GateSpotFake() as fake, GateWorld.start(fake, tmp_path) as world:
         yield world
 
 
-async def dead_receiver_then_recovery(world: World, concurrency: int) -> tuple[Outage, float]:
+async def dead_receiver_then_recovery(world: GateWorld, concurrency: int) -> tuple[Outage, float]:
     """Run the service against a receiver that is down until it got 20 requests' worth of
     time, then comes back; returns the outage and how long it lasted (seconds)."""
     outage = Outage()
@@ -125,7 +117,7 @@ def trade_ids(requests: list[Request]) -> list[int]:
 
 
 async def test_a_dead_receiver_gets_a_probe_per_retry_delay_then_the_backlog_in_order(
-    world: World,
+    world: GateWorld,
 ) -> None:
     _, down_for = await dead_receiver_then_recovery(world, concurrency=1)
     requests = world.hook.requests
@@ -142,7 +134,7 @@ async def test_a_dead_receiver_gets_a_probe_per_retry_delay_then_the_backlog_in_
     assert trade_ids(world.hook.accepted) == list(range(1, FILLS + 1))
 
 
-async def test_with_four_workers_nothing_is_lost_or_repeated(world: World) -> None:
+async def test_with_four_workers_nothing_is_lost_or_repeated(world: GateWorld) -> None:
     await dead_receiver_then_recovery(world, concurrency=4)
     delivered = trade_ids(world.hook.accepted)
     assert sorted(delivered) == list(range(1, FILLS + 1))
@@ -185,3 +177,27 @@ def test_threshold_zero_never_opens() -> None:
     for n in range(100):
         breaker.observe(str(n), AttemptResult.failure("HTTP 503"), 0.0, random.Random(1))
     assert not breaker.open
+
+
+async def test_each_url_of_a_notifier_has_a_circuit_of_its_own(tmp_path: Path) -> None:
+    """A dead Slack must not hold back Telegram: only the dead URL's circuit opens."""
+    healthy, dead = Receiver(), Receiver(respond=Outage())
+    async with anyio.create_task_group() as tg:
+        await tg.start(healthy.serve)
+        await tg.start(dead.serve)
+        notifier = {
+            "urls": [f"json://127.0.0.1:{r.port}/alerts" for r in (healthy, dead)],
+            "retry": ["1h"],  # only the breaker's probes may reach the dead URL again
+            "circuit_breaker": 2,
+            "concurrency": 1,
+        }
+        config = make_config(tmp_path, notifiers={"desk": notifier})
+        with anyio.fail_after(30):
+            async with running(config) as bridge:
+                await bridge.commit(6)
+                await healthy.wait_until(lambda r: len(r.accepted) == 6)
+                await dead.wait_until(lambda r: len(r.requests) >= 2)
+                circuits = {n: b.open for n, b in bridge.deliverer.circuits.items()}
+        tg.cancel_scope.cancel()
+    assert circuits["desk[1]"] and not circuits["desk[0]"]
+    assert len(dead.requests) <= 3  # two failures opened it; at most one probe since

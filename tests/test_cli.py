@@ -85,7 +85,7 @@ def test_check_invalid_exits_2_listing_every_error_without_traceback(tmp_path: P
 
 def test_check_missing_file_is_one_line(tmp_path: Path) -> None:
     result = run_cli("check", "-c", str(tmp_path / "none.toml"))
-    assert result.returncode == 1
+    assert result.returncode == 64  # a wrong -c: a usage error
     assert result.stderr.count("\n") == 1 and "config file not found" in result.stderr
 
 
@@ -140,7 +140,7 @@ def test_test_command_bad_event_is_one_line(config_file: Path, tmp_path: Path) -
     event = tmp_path / "event.json"
     event.write_text(json.dumps(fill()) + "\n" + json.dumps(fill(pricee="1")) + "\n")
     result = run_cli("test", "-c", str(config_file), str(event))
-    assert result.returncode == 1
+    assert result.returncode == 64  # a bad events file: a usage error
     assert result.stdout == ""  # nothing is printed before the whole file decodes
     assert result.stderr == (
         "alert-bridge test: error: line 2: pricee: not a field of fill "

@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
-from tests.e2e_helpers import BRIDGE, VenueWorld
+from tests.e2e_helpers import BRIDGE, GateWorld
 from tests.receivers import Receiver, Reply, script
 from tests.service_helpers import WEBHOOK_SECRET, run_service
 
@@ -59,17 +59,9 @@ RETRY_LOGGED = "failed: HTTP 503; attempt 1 of 8"
 WITHIN = 30
 
 
-class World(VenueWorld[GateSpotFake]):
-    async def subscribed(self) -> None:
-        connection = await self.fake.wait_for_connections(1)
-        await self.fake.changes.wait_for(
-            lambda: self.fake.subscribed("spot.usertrades", connection)
-        )
-
-
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with GateSpotFake() as fake, World.start(fake, tmp_path) as world:
+async def world(tmp_path: Path) -> AsyncIterator[GateWorld]:
+    async with GateSpotFake() as fake, GateWorld.start(fake, tmp_path) as world:
         # The first attempt fails (without Retry-After, so the retry schedule decides).
         world.hook = Receiver([WEBHOOK_SECRET], script(Reply(503), Reply(204)))
         async with anyio.create_task_group() as tg:
@@ -91,13 +83,13 @@ def faketime(control: Path, offset: str) -> dict[str, str]:
     }
 
 
-async def large_fill(world: World) -> None:
+async def large_fill(world: GateWorld) -> None:
     await world.subscribed()
     await world.fake.update("spot.usertrades", [usertrade(1, amount="1", price="30000")])
 
 
 async def test_a_step_back_in_a_running_service_does_not_delay_a_retry(
-    world: World, tmp_path: Path
+    world: GateWorld, tmp_path: Path
 ) -> None:
     control = tmp_path / "faketime"
     config = world.write_config(CONFIG, url=world.fake.url)
@@ -114,7 +106,7 @@ async def test_a_step_back_in_a_running_service_does_not_delay_a_retry(
 
 
 async def test_a_step_back_while_stopped_does_not_delay_a_retry(
-    world: World, tmp_path: Path
+    world: GateWorld, tmp_path: Path
 ) -> None:
     control = tmp_path / "faketime"
     config = world.write_config(CONFIG, url=world.fake.url)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ import httpx
 import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
-from tests.e2e_helpers import VenueWorld
-from tests.service_helpers import EXE, run_service
+from tests.e2e_helpers import GateWorld
+from tests.service_helpers import EXE, free_port, run_service, sample
 
 pytestmark = pytest.mark.anyio
 
@@ -58,14 +57,6 @@ WHILE_FULL = 100  # fills pushed once the store has said it cannot write
 STORE_DOWN = "store: cannot write state.sqlite3: database or disk is full; retrying"
 
 
-class World(VenueWorld[GateSpotFake]):
-    async def subscribed(self) -> None:
-        connection = await self.fake.wait_for_connections(1)
-        await self.fake.changes.wait_for(
-            lambda: self.fake.subscribed("spot.usertrades", connection)
-        )
-
-
 @pytest.fixture
 async def disk(tmp_path: Path) -> AsyncIterator[Path]:
     """A DISK_SIZE tmpfs under tmp_path, unmounted afterwards."""
@@ -86,8 +77,8 @@ async def disk(tmp_path: Path) -> AsyncIterator[Path]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with GateSpotFake() as fake, World.start(fake, tmp_path) as world:
+async def world(tmp_path: Path) -> AsyncIterator[GateWorld]:
+    async with GateSpotFake() as fake, GateWorld.start(fake, tmp_path) as world:
         yield world
 
 
@@ -106,19 +97,8 @@ def fill_up(path: Path) -> None:
         os.close(fd)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sample(metrics: str, name: str) -> float:
-    [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
-    return float(line.rsplit(" ", 1)[1])
-
-
 async def test_a_full_disk_holds_alerts_and_delivers_each_once_when_space_returns(
-    world: World, disk: Path
+    world: GateWorld, disk: Path
 ) -> None:
     port = free_port()
     state = disk / "state"
@@ -191,7 +171,7 @@ async def test_a_full_disk_holds_alerts_and_delivers_each_once_when_space_return
 
 
 async def test_stopping_while_the_disk_is_full_exits_cleanly_and_counts_what_is_lost(
-    world: World, disk: Path
+    world: GateWorld, disk: Path
 ) -> None:
     port = free_port()
     config = world.write_config(CONFIG, disk_state=disk / "state", port=port, url=world.fake.url)

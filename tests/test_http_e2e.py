@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import anyio
@@ -11,7 +10,7 @@ import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
 from tests.receivers import Receiver
-from tests.service_helpers import WEBHOOK_SECRET, run_service
+from tests.service_helpers import WEBHOOK_SECRET, free_port, run_service, sample
 
 pytestmark = pytest.mark.anyio
 
@@ -44,18 +43,6 @@ name = "every fill"
 on = "fill"
 notify = ["ops"]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sample(metrics: str, name: str) -> float:
-    """The value of one exposition line (exact name and labels)."""
-    [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
-    return float(line.rsplit(" ", 1)[1])
 
 
 async def test_scraping_a_running_service(tmp_path: Path) -> None:

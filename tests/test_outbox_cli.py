@@ -83,7 +83,7 @@ def test_retry_drop_and_unknown_ids(queued, capsys) -> None:
     code, out, _ = run(capsys, "outbox", "drop", jobs[1].id, "-c", str(path))
     assert (code, out) == (0, f"{jobs[1].id}: dropped from the outbox\n")
     code, out, err = run(capsys, "outbox", "drop", jobs[1].id, "-c", str(path))
-    assert code == 1 and out == ""
+    assert code == 64 and out == ""  # an unknown id: a usage error
     assert err == (
         f"alert-bridge outbox: error: no job {jobs[1].id} in the outbox or the dead letters "
         "(see: outbox list)\n"
@@ -107,7 +107,7 @@ def test_retry_needs_an_id_or_all_dead(queued, capsys) -> None:
     path, _ = queued
     with pytest.raises(SystemExit) as exit_:
         main(["outbox", "retry", "-c", str(path)])
-    assert exit_.value.code == 2
+    assert exit_.value.code == 64
     assert "one of the arguments ID --all-dead is required" in capsys.readouterr().err
 
 
@@ -178,7 +178,7 @@ async def test_notify_test_reports_a_failure_to_an_apprise_destination(
 def test_notify_test_names_the_destinations_when_one_is_unknown(tmp_path: Path, capsys) -> None:
     path = write_config(tmp_path)
     code, _, err = run(capsys, "notify-test", "-c", str(path), "opz")
-    assert code == 1
+    assert code == 64
     assert err == (
         'alert-bridge notify-test: error: no destination named "opz" (did you mean "ops"?); '
         'destinations: "ops"\n'

@@ -166,7 +166,7 @@ def test_nothing_that_sends_accepts_placeholders(
 ) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(argv)
-    assert exited.value.code == 2
+    assert exited.value.code == 64
     error = capsys.readouterr().err
     assert "--placeholders" in error
     assert "unrecognized arguments" in error or "not allowed with argument --send" in error

@@ -8,7 +8,6 @@ keep arriving. A good config afterwards is taken and sets the gauge back to 1.
 from __future__ import annotations
 
 import signal
-import socket
 from pathlib import Path
 
 import anyio
@@ -17,7 +16,7 @@ import pytest
 
 from bridge.testing.gate import GateSpotFake, usertrade
 from tests.receivers import Receiver
-from tests.service_helpers import WEBHOOK_SECRET, ServiceProcess, run_service
+from tests.service_helpers import WEBHOOK_SECRET, ServiceProcess, free_port, run_service, sample
 
 pytestmark = pytest.mark.anyio
 
@@ -47,17 +46,6 @@ title = "{{venue}}: fill {{trade_id}}"
 
 SUCCESSFUL = "alert_bridge_config_last_reload_successful"
 SUCCESS_TIME = "alert_bridge_config_last_reload_success_timestamp_seconds"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sample(metrics: str, name: str) -> float:
-    [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
-    return float(line.rsplit(" ", 1)[1])
 
 
 class Scene:

@@ -17,13 +17,20 @@ from bridge.units import did_you_mean, parse_decimal, parse_duration
         ("1.5s", 1.5),
         (3, 3),
         (Decimal("0.5"), 0.5),
+        ("1h30m", 5400),  # compounds: largest unit first, each once
+        ("1d12h", 129600),
+        ("1m30s", 90),
+        ("2s500ms", 2.5),
+        ("1h 15m", 4500),
     ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["10", "5 minutes", "-1s", "s", "", True, [1], "1e3s"])
+@pytest.mark.parametrize(
+    "bad", ["10", "5 minutes", "-1s", "s", "", True, [1], "1e3s", "30m1h", "1h1h", "1h-5m"]
+)
 def test_bad_durations_say_how_to_write_one(bad: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(bad)

@@ -8,9 +8,10 @@ from typing import TextIO
 
 import anyio
 
+from bridge.codec import dumps
 from bridge.config import Config
 from bridge.delivery.probe import ProbeReport, probe
-from bridge.errors import UserError
+from bridge.errors import UsageError, UserError
 from bridge.store import Job, Store, StoreError
 from bridge.units import did_you_mean, quote_list
 
@@ -58,15 +59,39 @@ def format_jobs(jobs: Sequence[Job], now: float, *, dead: bool) -> list[str]:
     ]
 
 
-def list_jobs(store: Store, out: TextIO, *, dead: bool) -> int:
-    """Print the pending jobs or the dead letters."""
+def list_jobs(store: Store, out: TextIO, *, dead: bool, as_json: bool = False) -> int:
+    """Print the pending jobs or the dead letters (``as_json``: one JSON document)."""
     jobs = store.jobs(dead=dead)
+    if as_json:
+        out.write(dumps({"dead" if dead else "pending": [_job_json(j) for j in jobs]}).decode())
+        out.write("\n")
+        return 0
     what = "dead letter" if dead else "pending job"
     if jobs:
         for line in format_jobs(jobs, store.clock(), dead=dead):
             out.write(line.rstrip() + "\n")
     out.write(f"{len(jobs)} {what}{'s' if len(jobs) != 1 else ''}\n")
     return 0
+
+
+def _job_json(job: Job) -> dict[str, object]:
+    """A job's public fields (docs/running.md): never its body, which may be large."""
+    fields: dict[str, object] = {
+        "id": job.id,
+        "destination": job.destination,
+        "rule": job.rule,
+        "event_id": job.event_id,
+        "event_kind": job.event_kind,
+        "severity": job.severity,
+        "title": job.title,
+        "attempts": job.attempts,
+        "next_at": job.next_at,
+        "created_at": job.created_at,
+        "last_error": job.last_error,
+    }
+    if job.died_at is not None:
+        fields["died_at"] = job.died_at
+    return fields
 
 
 def retry(store: Store, out: TextIO, job_id: str | None) -> int:
@@ -77,7 +102,7 @@ def retry(store: Store, out: TextIO, job_id: str | None) -> int:
         return 0
     where = store.retry(job_id)
     if where is None:
-        raise UserError(f"no job {job_id} in the outbox or the dead letters (see: outbox list)")
+        raise UsageError(f"no job {job_id} in the outbox or the dead letters (see: outbox list)")
     detail = "revived from the dead letters" if where == "dead" else "due now"
     out.write(f"{job_id}: {detail}; a running alert-bridge picks it up within seconds\n")
     return 0
@@ -87,7 +112,7 @@ def drop(store: Store, out: TextIO, job_id: str) -> int:
     """Delete one job for good."""
     where = store.drop(job_id)
     if where is None:
-        raise UserError(f"no job {job_id} in the outbox or the dead letters (see: outbox list)")
+        raise UsageError(f"no job {job_id} in the outbox or the dead letters (see: outbox list)")
     place = "the dead letters" if where == "dead" else "the outbox"
     out.write(f"{job_id}: dropped from {place}\n")
     return 0
@@ -96,7 +121,7 @@ def drop(store: Store, out: TextIO, job_id: str) -> int:
 def notify_test(config: Config, name: str, out: TextIO) -> int:
     """Send one sample alert to ``name`` and say how it went; 0 if delivered, else 1."""
     if name not in config.destinations:
-        raise UserError(
+        raise UsageError(
             f'no destination named "{name}"{did_you_mean(name, config.destinations)}; '
             f"destinations: {quote_list(config.destinations) or '(none configured)'}"
         )

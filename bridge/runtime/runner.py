@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ from pathlib import Path
 import anyio
 
 from bridge import sdnotify
-from bridge.config import Config, load_config
-from bridge.errors import ConfigError, UserError
+from bridge.config import LOG_LEVELS, Config, load_config
+from bridge.errors import ConfigError, UsageError, UserError
 from bridge.http_endpoint import serve_http
 from bridge.logs import literal_secrets, set_level, setup_logging, warn_if_exposed
 from bridge.metrics import Histograms
@@ -36,7 +37,9 @@ log = logging.getLogger("alert_bridge")
 GIL_SWITCH_INTERVAL = 0.001
 
 
-async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
+async def _reload(
+    service: Service, path: Path, redactor: Redactor, log_level: str | None = None
+) -> None:
     # Whatever is wrong with the new file, the service keeps running on the old config.
     try:
         config = load_config(path, runnable=True)
@@ -59,12 +62,17 @@ async def _reload(service: Service, path: Path, redactor: Redactor) -> None:
         log.exception("reload rejected, the running config stays: loading %s failed", path)
         return
     redactor.add(config.secrets)  # before anything can log the new values
-    set_level(config.bridge.log_level)
+    set_level(log_level or config.bridge.log_level)
     await service.reload(config)
 
 
-async def serve(path: Path, config: Config, redactor: Redactor) -> None:
-    """Run until SIGTERM/SIGINT; reload on SIGHUP; keep systemd informed throughout."""
+async def serve(
+    path: Path, config: Config, redactor: Redactor, log_level: str | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT; reload on SIGHUP; keep systemd informed throughout.
+
+    ``log_level``: the command line's or the environment's, over the config's (reloads too).
+    """
     service = Service(config)
     histograms = Histograms(clock=service.clock)  # job times are read off that clock
     service.on_attempt = histograms.observe_attempt
@@ -91,7 +99,7 @@ async def serve(path: Path, config: Config, redactor: Redactor) -> None:
                     if signum == signal.SIGHUP:
                         log.info("SIGHUP: reloading %s", path)
                         sdnotify.reloading()
-                        await _reload(service, path, redactor)
+                        await _reload(service, path, redactor, log_level)
                         sdnotify.ready()  # whether the new config was taken or rejected
                         sdnotify.status(service.config.summary())
                         continue
@@ -119,20 +127,22 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def run(path: Path, log_format: str = "text") -> int:
-    """The ``run`` command's body."""
+def run(path: Path, log_format: str = "text", log_level: str | None = None) -> int:
+    """The ``run`` command's body. ``log_level`` (``--log-level``), else
+    $ALERT_BRIDGE_LOG_LEVEL, else the config's ``log_level``."""
+    log_level = log_level or _env_log_level()
     config = load_config(path, runnable=True)
     problem = state_dir_problem(config.bridge.state_dir)
     if problem:  # before anything starts, rather than as an SQLite error from deep inside
         raise UserError(
             f'[bridge] state_dir = "{config.bridge.state_dir}" {problem}; {STATE_DIR_FIX}'
         )
-    redactor = setup_logging(config.bridge.log_level, log_format)
+    redactor = setup_logging(log_level or config.bridge.log_level, log_format)
     redactor.add(config.secrets)
     warn_if_exposed(path, literal_secrets(path.read_text(encoding="utf-8"), config.secrets), log)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
-        anyio.run(serve, path, config, redactor)
+        anyio.run(serve, path, config, redactor, log_level)
     except BaseExceptionGroup as group:
         # A user error at start-up (the HTTP port taken, the state database unusable)
         # leaves the task groups wrapped around it: it is one line, not a traceback.
@@ -141,6 +151,16 @@ def run(path: Path, log_format: str = "text") -> int:
             raise
         raise error from None
     return 0
+
+
+def _env_log_level() -> str | None:
+    value = os.environ.get("ALERT_BRIDGE_LOG_LEVEL", "").strip().lower()
+    if value and value not in LOG_LEVELS:
+        raise UsageError(
+            f'ALERT_BRIDGE_LOG_LEVEL="{value}": not a log level; use one of '
+            f"{', '.join(LOG_LEVELS)} (or unset it to use [bridge] log_level)"
+        )
+    return value or None
 
 
 def _only_user_error(group: BaseExceptionGroup[BaseException]) -> UserError | None:
