@@ -102,8 +102,6 @@ class Reconciler:
         self._wanted = anyio.Event()
         self._rate = venue.reconcile_rate
         self._next_send = 0.0  # time.monotonic() before which no request may go out
-        #: set after each successful round (tests and benchmarks wait on it)
-        self.done = anyio.Event()
 
     def request(self) -> None:
         """Ask for a round (the stream just became ready); requests while one runs merge."""
@@ -153,7 +151,7 @@ class Reconciler:
         queue = deque(venue.reconcile_requests(stream, window))
         newest: dict[str, int] = {}
         started = time.monotonic()
-        fetched = recovered = 0
+        fetched = fresh = 0
         while queue:
             request = queue.popleft()
             payload = await self._fetch(request)
@@ -170,7 +168,7 @@ class Reconciler:
             queue.extend(result.more)
             if result.newest is not None and request.cursor:
                 newest[request.cursor] = max(newest.get(request.cursor, 0), result.newest)
-            recovered += await self._submit(result.events, seeding=seeding)
+            fresh += await self._submit(result.events, seeding=seeding)
         for name, value in newest.items():
             cursors[name] = max(cursors.get(name, 0), value)
         state[STATE_KEY] = {"cursors": cursors}
@@ -186,20 +184,19 @@ class Reconciler:
         await self.intake.checkpoint(marker, state.drain_changes())
         self.stats.rounds += 1
         log.info(
-            "%s: %s in %.2fs: %d request%s, %d event%s recovered",
+            "%s: %s in %.2fs: %d request%s, %d event%s %s",
             self.label,
             "seeded from REST" if seeding else "reconciled",
             time.monotonic() - started,
             fetched,
             "" if fetched == 1 else "s",
-            recovered,
-            "" if recovered == 1 else "s",
+            fresh,
+            "" if fresh == 1 else "s",
+            "recorded as seen, none alerted" if seeding else "recovered",
         )
-        self.done.set()
-        self.done = anyio.Event()
 
     async def _submit(self, events: list[Event], *, seeding: bool) -> int:
-        """Hand events to the pipeline; the number the stream had not delivered."""
+        """Hand events to the pipeline; how many were new (not delivered by the stream)."""
         if not events and not self.state.changed:
             return 0
         for event in events:
@@ -211,7 +208,7 @@ class Reconciler:
         )
         if not seeding:
             self.stats.recovered += fresh
-        return 0 if seeding else fresh
+        return fresh
 
     async def _fetch(self, request: RestRequest) -> Any:
         """Send one request at the venue's pace; the decoded JSON of a 2xx answer."""
