@@ -21,8 +21,8 @@ FORMATS = ("text", "markdown", "html")
 REASON_LIMIT = 300  # characters of Apprise's reason kept in an error text
 MASK = "***"
 
-# The records Apprise logs while a send runs, per send: a context variable, because
-# anyio's worker threads and Apprise's own pool both carry the caller's context along.
+# The records Apprise logs while a send runs, per send: a context variable, set in the
+# send's own thread (and carried along should Apprise hand the call to a pool thread).
 _heard: contextvars.ContextVar[list[logging.LogRecord] | None] = contextvars.ContextVar(
     "apprise_reasons", default=None
 )
@@ -36,7 +36,7 @@ def load_apprise(urls: Sequence[str]) -> tuple[Any, list[int]]:
     """
     import apprise  # deferred: loading its plugins takes a while
 
-    notifier = apprise.Apprise()
+    notifier = apprise.Apprise(asset=_inline_asset(apprise))
     library = logging.getLogger("apprise")
     was_disabled, library.disabled = library.disabled, True
     try:
@@ -48,6 +48,21 @@ def load_apprise(urls: Sequence[str]) -> tuple[Any, list[int]]:
     finally:
         library.disabled = was_disabled
     return notifier, unusable
+
+
+def _inline_asset(apprise: Any) -> Any:
+    """An asset that has Apprise notify in the calling thread, with no time limit of its own.
+
+    With a ``service_timeout`` (Apprise 2: 60 s by default) Apprise runs every send in
+    its process-wide thread pool and stops waiting at the limit, but the pool's thread
+    runs on, and the interpreter joins such threads at exit: one send stuck on a slow
+    server kept the process alive long after SIGTERM. Our own thread times sends out
+    instead, and it is a daemon (see bridge.delivery.notifier). Apprise 1 has no such
+    limit and sends a single URL inline already.
+    """
+    if hasattr(apprise.AppriseAsset, "_service_timeout"):
+        return apprise.AppriseAsset(service_timeout=0)
+    return apprise.AppriseAsset()
 
 
 class _Listener(logging.Filter):

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from bridge.errors import EventDecodeError
-from bridge.events import EVENT_CLASSES, FIELD_TYPES, Event, FieldType, event_id
+from bridge.events import EVENT_CLASSES, FIELD_TYPES, Event, Fee, Fees, FieldType, event_id
 from bridge.units import did_you_mean, parse_decimal
 
 # Keys a webhook body adds next to the event fields; accepted and ignored on decode.
@@ -30,18 +30,29 @@ def decimal_text(value: Decimal) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return decimal_text(value)
+    if isinstance(value, Fee):
+        return {"asset": value.asset, "amount": decimal_text(value.amount)}
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """The event as a JSON-ready dict (Decimals as strings)."""
     result: dict[str, Any] = {"kind": event.kind}
-    for name in FIELD_TYPES[event.kind]:
+    for name, field_type in FIELD_TYPES[event.kind].items():
         if name == "kind":
             continue
         value = getattr(event, name)
-        result[name] = decimal_text(value) if isinstance(value, Decimal) else value
+        if isinstance(value, Decimal):
+            value = decimal_text(value)
+        elif field_type is FieldType.FEES and value is not None:
+            value = fees_to_list(value)
+        result[name] = value
     return result
+
+
+def fees_to_list(fees: Fees) -> list[dict[str, Any]]:
+    """``fees`` in their JSON shape: ``[{"asset": "GT", "amount": "0.01"}, ...]``."""
+    return [{"asset": fee.asset, "amount": decimal_text(fee.amount)} for fee in fees]
 
 
 def dumps(value: Any) -> bytes:
@@ -63,6 +74,8 @@ def event_to_json(event: Event) -> bytes:
 def _convert(name: str, kind_type: FieldType, value: Any) -> Any:
     if value is None or kind_type is FieldType.JSON:
         return value
+    if kind_type is FieldType.FEES:
+        return _fees(name, value)
     if kind_type is FieldType.TEXT:
         if isinstance(value, str):
             return value
@@ -89,6 +102,29 @@ def _convert(name: str, kind_type: FieldType, value: Any) -> Any:
     if not isinstance(value, bool):
         raise ValueError(f"{name}: expected true or false, got {value!r}")
     return value
+
+
+def _fees(name: str, value: Any) -> Fees:
+    shape = 'a list of {"asset": "GT", "amount": "0.01"}'
+    if not isinstance(value, list):
+        raise ValueError(f"{name}: expected {shape}, got {value!r}")
+    fees = []
+    for index, entry in enumerate(value):
+        where = f"{name}[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: expected an object with asset and amount, got {entry!r}")
+        unknown = sorted(set(entry) - {"asset", "amount"})
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]}: not a fee key (keys: asset, amount)")
+        if entry.get("amount") is None:
+            raise ValueError(f"{where}.amount: required")
+        fees.append(
+            Fee(
+                _convert(f"{where}.asset", FieldType.TEXT, entry.get("asset")),
+                _convert(f"{where}.amount", FieldType.DECIMAL, entry["amount"]),
+            )
+        )
+    return tuple(fees)
 
 
 def event_from_dict(data: Any, *, received_at: int | None = None) -> Event:

@@ -18,6 +18,17 @@ from typing import Any, ClassVar, Union
 JSONValue = Any  # the raw venue item: whatever its JSON decoded to
 
 
+@dataclass(slots=True)  # not frozen: built for every fill, and frozen init costs double
+class Fee:
+    """One charge on an order or fill: ``amount`` of ``asset``; a rebate is negative."""
+
+    asset: str | None
+    amount: Decimal
+
+
+Fees = tuple[Fee, ...]  # an event's ``fees``: every charge, in the venue's order
+
+
 @dataclass(slots=True, kw_only=True)
 class Event:
     """Fields every event carries. ``ts`` and ``received_at`` are milliseconds."""
@@ -56,6 +67,7 @@ class OrderEvent(Event):
     avg_price: Decimal | None = None
     fee: Decimal | None = None
     fee_asset: str | None = None
+    fees: Fees | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -76,6 +88,7 @@ class FillEvent(Event):
     notional: Decimal | None = None
     fee: Decimal | None = None
     fee_asset: str | None = None
+    fees: Fees | None = None
     derived: bool = False
 
 
@@ -171,6 +184,7 @@ class FieldType(enum.Enum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     JSON = "json"
+    FEES = "fees"  # a list of {asset, amount}
 
     @property
     def numeric(self) -> bool:
@@ -188,6 +202,8 @@ _ANNOTATION_TYPES = {
 def _field_type(annotation: Any) -> FieldType:
     if annotation is JSONValue:
         return FieldType.JSON
+    if annotation == Fees | None:
+        return FieldType.FEES
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]

@@ -7,9 +7,11 @@ shape and turn anything else into a FrameError that names the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.events import Fee, Fees
 from bridge.venue import FrameError
 
 MAX_EXPONENT = 60  # decimal exponents beyond ±60 are garbage, not money
@@ -146,3 +148,25 @@ def notional(price: Decimal, amount: Decimal) -> Decimal:
     """price × amount without the trailing zeros two 8-decimal inputs leave behind."""
     product = price * amount
     return product.normalize() if product else Decimal(0)
+
+
+def fee_fields(
+    charges: Iterable[tuple[str | None, Decimal | None]],
+) -> tuple[Fees | None, Decimal | None, str | None]:
+    """``(fees, fee, fee_asset)`` of an event from the venue's charges, in its own order.
+
+    ``charges`` are ``(asset, amount)`` pairs, the venue's main fee field first, then the
+    others (GT, points...); a rebate is passed as a negative amount and an amount the venue
+    left out as None. ``fees`` holds every charge that is not zero — or, when all are zero,
+    the first one reported (a free fill still names its fee currency); None when the venue
+    reported no fee at all. ``fee``/``fee_asset`` are the main charge: the first positive
+    one, else the first one reported (docs/events.md).
+    """
+    reported = [(asset, amount) for asset, amount in charges if amount is not None]
+    if not reported:
+        return None, None, None
+    listed = tuple(Fee(asset, amount) for asset, amount in reported if amount)
+    if not listed:
+        listed = (Fee(*reported[0]),)
+    main = next((pair for pair in reported if pair[1] > 0), reported[0])
+    return listed, main[1], main[0]

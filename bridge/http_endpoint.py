@@ -1,56 +1,51 @@
 """The operations endpoint on ``[bridge].http``: ``/healthz``, ``/readyz``, ``/metrics``.
 
-Just enough HTTP/1.1 for probes and Prometheus: one GET (or HEAD) per connection, answered
-with ``Connection: close``. Whatever a client sends, the worst it gets is an error status
-and a closed connection: a handler never raises into the listener, whose failure would
-take the service down with it.
+Served by aiohttp's HTTP/1.1 server (keep-alive, HEAD, a strict request parser that
+answers a malformed request with 400 at once) inside the service's task group. Idle
+connections cost a socket each, not a slot: any number of them leave the probes
+answered, and one that never completes a request is closed after ``KEEPALIVE_TIMEOUT``.
+A handler that fails answers 500 and is logged; it never takes the listener down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream, TaskStatus
-from anyio.streams.buffered import BufferedByteReceiveStream
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from anyio.abc import TaskStatus
 
 from bridge.errors import UserError
-from bridge.metrics import (
-    CONTENT_TYPE,
-    Histograms,
-    not_connected,
-    open_circuits,
-    render_metrics,
-)
+from bridge.metrics import Histograms, not_connected, open_circuits, scrape_metrics
 
 if TYPE_CHECKING:
     from bridge.runtime.service import Running
 
+    _LogAdapter = logging.LoggerAdapter[logging.Logger]
+else:
+    _LogAdapter = logging.LoggerAdapter
+
 log = logging.getLogger("alert_bridge.http")
 
-MAX_HEAD = 8192  # request line and headers; a probe or a scraper sends a few hundred bytes
-READ_TIMEOUT = 10.0  # a client that connects and sends nothing must not hold a task forever
-WRITE_TIMEOUT = 10.0
-LINGER = 1.0  # see _close
-MAX_CONNECTIONS = 64
-TEXT = "text/plain; charset=utf-8"
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+MAX_HEAD = 8190  # longest request line or header line; a probe sends a few hundred bytes
+MAX_HEADERS = 100
+# How long a connection may stay without a request in progress: between the requests of
+# a keep-alive client (longer than a 15 s scrape interval, so Prometheus reuses it), and
+# from connect to a complete request head, so a client that never finishes one goes.
+KEEPALIVE_TIMEOUT = 30.0
+# At shutdown, how long an answer still being written may take (a client that does not
+# read). Every handler here answers from memory, so this is only ever a slow client.
+SHUTDOWN_TIMEOUT = 1.0
+NOT_FOUND = "not found: try /healthz, /readyz or /metrics\n"
 
 RunningProvider = Callable[[], "Running | None"]
-Response = tuple[int, str, bytes]  # status, content type, body
-TOO_LARGE: Response = (431, TEXT, b"request head too large\n")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def bind_failure(exc: OSError) -> str:
@@ -76,6 +71,91 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def text(status: int, body: str, **headers: str) -> web.Response:
+    """A plain-text answer."""
+    return web.Response(status=status, text=body, charset="utf-8", headers=headers)
+
+
+class Routes:
+    """The handlers, reading the running service (``None`` while it starts)."""
+
+    def __init__(self, running_provider: RunningProvider, histograms: Histograms) -> None:
+        self.running_provider = running_provider
+        self.histograms = histograms
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return text(200, "ok\n")
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        running = self.running_provider()
+        if running is None:
+            return text(503, "starting\n")
+        # one problem per line: the store first (nothing is durable while it fails), then
+        # each venue that is not connected; easy to read, easy to grep
+        store = running.store.health.problem
+        down = [*([store] if store else []), *not_connected(running)]
+        # A destination that does not answer is not the service's own failure (alerts wait
+        # in the outbox): it is named, without making the service unready.
+        circuits = "".join(f"circuit open: {name}\n" for name in open_circuits(running))
+        if down:
+            return text(503, "".join(f"{line}\n" for line in down) + circuits)
+        return text(200, "ready\n" + circuits)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        running = self.running_provider()
+        if running is None:
+            return text(503, "starting\n")
+        # Prometheus text or OpenMetrics, as the Accept header asks; the text is written
+        # in a worker thread, only the counters are read on the event loop.
+        accept = request.headers.get("Accept", "")
+        body, content_type = await scrape_metrics(running, self.histograms, accept)
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def make_app(running_provider: RunningProvider, histograms: Histograms) -> web.Application:
+    """The endpoint as an aiohttp application: its router is where every route goes."""
+    routes = Routes(running_provider, histograms)
+    app = web.Application(middlewares=[_plain_answers])
+    app.router.add_get("/healthz", routes.healthz)  # add_get answers HEAD too
+    app.router.add_get("/readyz", routes.readyz)
+    app.router.add_get("/metrics", routes.metrics)
+    # The /api/v1/... routes (DESIGN §10, §12) are added to this router.
+    return app
+
+
+@web.middleware
+async def _plain_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The endpoint's own texts for an unknown path or method, and 500 for a failure."""
+    routing = request.match_info.http_exception
+    if isinstance(routing, web.HTTPMethodNotAllowed):
+        allowed = sorted(routing.allowed_methods)
+        return text(405, f"only {' and '.join(allowed)}\n", Allow=", ".join(allowed))
+    if routing is not None:
+        return text(404, NOT_FOUND)
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:  # e.g. the store closing during shutdown: a 500, not a dead listener
+        log.exception("answering %s failed", request.path[:100])
+        return text(500, "internal error (see the log)\n")
+
+
+class _ServerLog(_LogAdapter):
+    """What aiohttp's server logs through.
+
+    aiohttp logs a request it cannot parse as an error with a traceback: here that is a
+    client's mistake (junk, a port scan), not the service's, so it is one debug line.
+    Anything else aiohttp reports stays an error with its traceback.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.debug("%s: %s", str(msg) % args, type(exc_info).__name__)
+        else:
+            self.error(msg, *args, exc_info=exc_info, **kw)
+
+
 async def serve_http(
     address: str,
     running_provider: RunningProvider,
@@ -83,117 +163,34 @@ async def serve_http(
     *,
     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; ``task_status.started(port)`` once listening."""
+    """Serve until cancelled; ``task_status.started(port)`` once listening.
+
+    Runs on anyio's asyncio backend (aiohttp is asyncio's). A port that cannot be bound
+    raises a one-line ``UserError``.
+    """
     host, port = parse_address(address)
+    runner = web.AppRunner(
+        make_app(running_provider, histograms),
+        access_log=None,  # a probe every few seconds is not news
+        logger=_ServerLog(log, {}),
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        max_line_size=MAX_HEAD,
+        max_field_size=MAX_HEAD,
+        max_headers=MAX_HEADERS,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
+    await runner.setup()
     try:
-        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
-    except OSError as exc:
-        raise UserError(f'[bridge] http = "{address}": {bind_failure(exc)}') from None
-    bound: int = listener.listeners[0].extra(SocketAttribute.local_port)  # noqa: S610 (not Django)
-    active = 0
-
-    async def handle(stream: SocketStream) -> None:
-        nonlocal active
-        active += 1
         try:
-            async with stream:
-                if active <= MAX_CONNECTIONS:  # beyond that, just close: a flood gets nothing
-                    await _serve_one(stream, running_provider, histograms)
-        except Exception as exc:  # a broken client connection must never end the listener
-            log.debug("HTTP connection failed: %s", type(exc).__name__)
-        finally:
-            active -= 1
-
-    async with listener:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise UserError(f'[bridge] http = "{address}": {bind_failure(exc)}') from None
+        bound: int = runner.addresses[0][1]
         log.info("HTTP endpoint on %s:%d (/healthz, /readyz, /metrics)", host, bound)
         task_status.started(bound)
-        await listener.serve(handle)
-
-
-async def _serve_one(
-    stream: SocketStream, running_provider: RunningProvider, histograms: Histograms
-) -> None:
-    buffered = BufferedByteReceiveStream(stream)
-    head = b""
-    response: Response | None = None
-    with anyio.move_on_after(READ_TIMEOUT):
-        try:
-            head = await buffered.receive_until(b"\r\n\r\n", MAX_HEAD)
-        except anyio.DelimiterNotFound:
-            response = TOO_LARGE
-        except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-            return  # the client went away before finishing its request
-        else:
-            # receive_until finds the end in a large first read beyond its limit too
-            too_large = len(head) > MAX_HEAD
-            response = TOO_LARGE if too_large else answer(head, running_provider, histograms)
-    if response is None:
-        return  # nothing complete arrived in time: close without a word
-    await _reply(stream, response, head_only=head.startswith(b"HEAD "))
-
-
-def answer(head: bytes, running_provider: RunningProvider, histograms: Histograms) -> Response:
-    """The response to one request head (request line and headers)."""
-    parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
-        return 400, TEXT, b"bad request\n"
-    if parts[0] not in ("GET", "HEAD"):
-        return 405, TEXT, b"only GET and HEAD\n"
-    try:
-        return _route(parts[1].split("?", 1)[0], running_provider, histograms)
-    except Exception:  # e.g. the store closing during shutdown: a 500, not a dead listener
-        log.exception("answering %s failed", parts[1][:100])
-        return 500, TEXT, b"internal error (see the log)\n"
-
-
-def _route(path: str, running_provider: RunningProvider, histograms: Histograms) -> Response:
-    if path == "/healthz":
-        return 200, TEXT, b"ok\n"
-    if path not in ("/readyz", "/metrics"):
-        return 404, TEXT, b"not found: try /healthz, /readyz or /metrics\n"
-    running = running_provider()
-    if running is None:
-        return 503, TEXT, b"starting\n"
-    if path == "/metrics":
-        return 200, CONTENT_TYPE, render_metrics(running, histograms).encode()
-    # one problem per line: the store first (nothing is durable while it fails), then
-    # each venue that is not connected; easy to read, easy to grep
-    store = running.store.health.problem
-    down = [*([store] if store else []), *not_connected(running)]
-    # A destination that does not answer is not the service's own failure (alerts wait
-    # in the outbox): it is named, without making the service unready.
-    circuits = "".join(f"circuit open: {name}\n" for name in open_circuits(running))
-    if down:
-        return 503, TEXT, ("".join(f"{line}\n" for line in down) + circuits).encode()
-    return 200, TEXT, ("ready\n" + circuits).encode()
-
-
-async def _reply(stream: SocketStream, response: Response, *, head_only: bool) -> None:
-    status, content_type, body = response
-    lines = [
-        f"HTTP/1.1 {status} {REASONS[status]}",
-        f"Content-Type: {content_type}",
-        f"Content-Length: {len(body)}",
-        "Connection: close",
-    ]
-    if status == 405:
-        lines.append("Allow: GET, HEAD")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (b"" if head_only else body)
-    with anyio.move_on_after(WRITE_TIMEOUT):
-        await stream.send(data)
-        await _close(stream)
-
-
-async def _close(stream: SocketStream) -> None:
-    """Half-close, then read what the client still sends for a moment before closing.
-
-    Closing a socket with unread input makes the kernel send a reset, which can destroy
-    the response before the client has read it (a request with a body, or junk).
-    """
-    await stream.send_eof()
-    with anyio.move_on_after(LINGER):
-        while True:
-            try:
-                await stream.receive()
-            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                return
+        await anyio.sleep_forever()
+    finally:
+        with anyio.CancelScope(shield=True):
+            # In a task of its own: aiohttp's shutdown asks whether the task running it
+            # is being cancelled, and this one is (that is how the endpoint stops).
+            await asyncio.ensure_future(runner.cleanup())

@@ -1,26 +1,27 @@
-"""``/metrics``: the running service's counters in the Prometheus text format (0.0.4).
+"""``/metrics``: what the service counts, and :func:`render_metrics` to expose it.
 
-The format is simple enough to write by hand: ``# HELP`` and ``# TYPE`` per family, then
-one ``name{label="value"} number`` line per series. Counters live where they are counted
-(pipeline, supervisors, deliverer); only the latency histograms are kept here, fed by
-the deliverer's ``on_attempt`` callback.
+Counters live where they are counted (pipeline, supervisors, deliverer, store); only the
+latency histograms are kept here, fed by the deliverer's ``on_attempt`` callback. The
+exposition itself (formats, escaping, process metrics) is prometheus-client's, through
+the collector in :mod:`bridge.metrics_collector`, which reads them at scrape time.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import anyio.to_thread
 
 if TYPE_CHECKING:  # service.py serves these modules: a runtime import would be circular
     from bridge.runtime.service import Running
     from bridge.runtime.supervisor import StreamStatus
     from bridge.store import Job, Outcome
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the default answer's
 OUTCOMES = ("delivered", "retried", "dead", "disabled")
 # One attempt: an HTTP request or an Apprise notification, from milliseconds to timeouts.
 DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -29,8 +30,6 @@ EVENT_TO_DELIVERY_BUCKETS = (
     *(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
     *(60.0, 300.0, 1800.0, 3600.0, 10800.0, 21600.0),
 )
-
-Labels = dict[str, str]
 
 
 @dataclass
@@ -117,199 +116,25 @@ def not_connected(running: Running) -> list[str]:
     ]
 
 
-def render_metrics(running: Running, histograms: Histograms) -> str:
-    """Every metric of the running service as Prometheus text exposition."""
-    out = _Exposition()
-    pipeline = running.pipeline
-    status = running.config_status
-    out.family(
-        "alert_bridge_config_last_reload_successful",
-        "gauge",
-        "1 if the last config load (start or SIGHUP) succeeded, 0 if it was rejected.",
-        [({}, int(status.successful))],
-    )
-    out.family(
-        "alert_bridge_config_last_reload_success_timestamp_seconds",
-        "gauge",
-        "Unix time of the last successful config load (start or SIGHUP).",
-        [({}, status.success_time)],
-    )
-    out.family(
-        "alert_bridge_events_total",
-        "counter",
-        "New events (after deduplication), by venue and kind.",
-        (({"venue": v, "kind": k}, n) for (v, k), n in sorted(pipeline.events.items())),
-    )
-    out.family(
-        "alert_bridge_duplicates_total",
-        "counter",
-        "Events dropped as already seen.",
-        [({}, pipeline.duplicates)],
-    )
-    rules = dict.fromkeys(rule.name for rule in running.engine.rules)  # zeros too, in order
-    out.family(
-        "alert_bridge_matches_total",
-        "counter",
-        "Rule matches, by rule.",
-        (({"rule": r}, pipeline.matches[r]) for r in {**rules, **pipeline.matches}),
-    )
-    stats = running.deliverer.stats.destinations
-    names = dict.fromkeys([*running.deliverer.delivery_names, *stats])
-    out.family(
-        "alert_bridge_deliveries_total",
-        "counter",
-        "Delivery outcomes by destination: delivered, retried (failed, will retry), dead "
-        "(moved to the dead letters), disabled (410 Gone).",
-        (
-            ({"destination": d, "outcome": o}, getattr(stats[d], o) if d in stats else 0)
-            for d in names
-            for o in OUTCOMES
-        ),
-    )
-    circuits = running.deliverer.circuits
-    out.family(
-        "alert_bridge_circuit_open",
-        "gauge",
-        "1 while the destination's circuit breaker is open (probing with one job at a time).",
-        (({"destination": d}, int(d in circuits and circuits[d].open)) for d in names),
-    )
-    pending, dead = running.store.counts()
-    out.family("alert_bridge_outbox_depth", "gauge", "Jobs waiting in the outbox.", [({}, pending)])
-    out.family("alert_bridge_dead_letters", "gauge", "Jobs in the dead letters.", [({}, dead)])
-    out.family(
-        "alert_bridge_in_flight",
-        "gauge",
-        "Delivery attempts under way.",
-        [({}, running.deliverer.in_flight)],
-    )
-    health = running.store.health
-    out.family(
-        "alert_bridge_store_write_failing",
-        "gauge",
-        "1 while writes to the state database fail (a full or failing disk) and are retried.",
-        [({}, int(health.failing))],
-    )
-    out.family(
-        "alert_bridge_store_write_failures_total",
-        "counter",
-        "Writes to the state database that failed (full or failing disk) and were retried.",
-        [({}, health.failures)],
-    )
-    out.family(
-        "alert_bridge_store_pending_events",
-        "gauge",
-        "Events held in memory, not yet written to the state database.",
-        [({}, running.committer.pending)],
-    )
-    venues = venue_streams(running)
-    out.family(
-        "alert_bridge_venue_connected",
-        "gauge",
-        "1 when every stream of the venue is connected, else 0.",
-        (({"venue": v}, int(all(s.connected for s in ss))) for v, ss in venues.items()),
-    )
-    for name, attribute, help_text in (
-        ("reconnects_total", "reconnects", "Connections lost or failed, by venue."),
-        ("frame_errors_total", "frame_errors", "Malformed frames, by venue."),
-        ("venue_errors_total", "venue_errors", "Error frames the venue sent, by venue."),
-        ("frames_total", "frames", "Frames received, by venue."),
-    ):
-        out.family(
-            f"alert_bridge_{name}",
-            "counter",
-            help_text,
-            (({"venue": v}, sum(getattr(s, attribute) for s in ss)) for v, ss in venues.items()),
-        )
-    reconcilers = [s for s in running.supervisors if s.reconciler is not None]
-    for name, attribute, help_text in (
-        ("reconcile_failures_total", "failures", "REST reconciliations that failed, by venue."),
-        (
-            "reconciled_events_total",
-            "recovered",
-            "Events REST reconciliation recovered that the stream had not delivered, by venue.",
-        ),
-    ):
-        totals: dict[str, int] = {}
-        for supervisor in reconcilers:
-            assert supervisor.reconciler is not None
-            count = getattr(supervisor.reconciler.stats, attribute)
-            totals[supervisor.venue.name] = totals.get(supervisor.venue.name, 0) + count
-        out.family(
-            f"alert_bridge_{name}",
-            "counter",
-            help_text,
-            (({"venue": v}, n) for v, n in totals.items()),
-        )
-    states = {s.venue.name: s.state for s in running.supervisors}  # streams share one
-    out.family(
-        "alert_bridge_state_evictions_total",
-        "counter",
-        "Per-order normalizer state entries dropped by order_state_max or "
-        "order_state_max_age, by venue.",
-        (({"venue": v}, state.evictions) for v, state in states.items()),
-    )
-    out.histogram(
-        "alert_bridge_delivery_seconds",
-        "Duration of delivery attempts (any outcome), by destination.",
-        histograms.delivery,
-    )
-    out.histogram(
-        "alert_bridge_event_to_delivery_seconds",
-        "From the commit of an event (just after it arrived) to its delivery, by destination.",
-        histograms.event_to_delivery,
-    )
-    return out.text()
+def render_metrics(running: Running, histograms: Histograms, accept: str = "") -> tuple[bytes, str]:
+    """Every metric of the running service: (body, content type) for a ``/metrics`` answer.
+
+    ``accept`` is the request's ``Accept`` header: ``application/openmetrics-text`` gets
+    OpenMetrics 1.0 (ending in ``# EOF``), anything else the Prometheus text format 0.0.4.
+    """
+    from bridge.metrics_collector import encode, snapshot  # see its docstring: not at start
+
+    return encode(snapshot(running, histograms), accept)
 
 
-class _Exposition:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+async def scrape_metrics(
+    running: Running, histograms: Histograms, accept: str = ""
+) -> tuple[bytes, str]:
+    """:func:`render_metrics` for an async handler: the counters are read on the event
+    loop, the text is written in a worker thread. With many venues the writing is most
+    of a scrape's time (``bench/metrics_scrape.py``), and meanwhile the loop keeps
+    reading frames instead of waiting for it."""
+    from bridge.metrics_collector import encode, snapshot
 
-    def family(
-        self, name: str, kind: str, help_text: str, samples: Iterable[tuple[Labels, float]]
-    ) -> None:
-        self.lines.append(f"# HELP {name} {_escape_help(help_text)}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        self.lines.extend(_sample(name, labels, value) for labels, value in samples)
-
-    def histogram(self, name: str, help_text: str, histogram: Histogram) -> None:
-        self.lines.append(f"# HELP {name} {_escape_help(help_text)}")
-        self.lines.append(f"# TYPE {name} histogram")
-        bounds = [*histogram.buckets, math.inf]
-        for destination, series in sorted(histogram.series.items()):
-            labels = {"destination": destination}
-            cumulative = 0
-            for bound, count in zip(bounds, series.counts, strict=True):
-                cumulative += count
-                bucket = {**labels, "le": _number(bound)}
-                self.lines.append(_sample(f"{name}_bucket", bucket, cumulative))
-            self.lines.append(_sample(f"{name}_sum", labels, series.total))
-            self.lines.append(_sample(f"{name}_count", labels, cumulative))
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-
-def _sample(name: str, labels: Labels, value: float) -> str:
-    if not labels:
-        return f"{name} {_number(value)}"
-    pairs = ",".join(f'{key}="{_escape_label(text)}"' for key, text in labels.items())
-    return f"{name}{{{pairs}}} {_number(value)}"
-
-
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
-
-
-def _escape_label(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+    families = snapshot(running, histograms)
+    return await anyio.to_thread.run_sync(encode, families, accept)

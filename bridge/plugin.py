@@ -16,6 +16,7 @@ from bridge.events import (
     ConnectionEvent,
     DepositEvent,
     Event,
+    Fee,
     FillEvent,
     NoticeEvent,
     OrderEvent,
@@ -24,6 +25,7 @@ from bridge.events import (
 )
 from bridge.frames import (
     dec,
+    fee_fields,
     flag,
     items,
     millis,
@@ -91,6 +93,7 @@ __all__ = [
     "Destination",
     "Duty",
     "Event",
+    "Fee",
     "FillEvent",
     "FrameError",
     "Job",
@@ -110,6 +113,7 @@ __all__ = [
     "choice_list",
     "dec",
     "event_id",
+    "fee_fields",
     "flag",
     "hookimpl",
     "items",

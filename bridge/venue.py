@@ -33,10 +33,8 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlencode
-
-import httpx
 
 from bridge.events import Event, FillEvent, event_id
 from bridge.schema import BOOLEAN, DURATION, POSITIVE_INTEGER, Option, Schema, url_with_scheme
@@ -45,6 +43,9 @@ from bridge.venue_state import StateMap as StateMap  # re-exported: plugins impo
 
 #: default ``reconcile_window``: how far back a reconciliation looks at most (seconds)
 RECONCILE_WINDOW = 86400.0
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads venues without an HTTP client
+    import httpx
 
 
 class FrameError(Exception):

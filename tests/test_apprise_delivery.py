@@ -12,7 +12,7 @@ import pytest
 from bridge.delivery import AppriseDestination
 from bridge.delivery.probe import sample_job
 from tests.delivery_helpers import make_config, running
-from tests.receivers import Receiver, Reply, Request, script
+from tests.receivers import Receiver, Reply, script
 
 pytestmark = pytest.mark.anyio
 
@@ -80,36 +80,3 @@ async def test_an_unusable_url_is_a_permanent_failure(tmp_path: Path) -> None:
     result = await destination.send(sample_job("desk", 1_700_000_000.0))
     assert result.permanent
     assert result.error == "notifiers.desk: urls[1] is not a URL Apprise supports"
-
-
-async def test_a_hung_notify_times_out_but_keeps_its_slot(tmp_path: Path) -> None:
-    release = anyio.Event()
-
-    async def respond(request: Request) -> Reply:
-        if len(receiver.requests) == 1:
-            await release.wait()
-        return Reply(200)
-
-    receiver = Receiver(respond=respond)
-    async with anyio.create_task_group() as tg:
-        await tg.start(receiver.serve)
-        settings = notifier(receiver, timeout="200ms", concurrency=1)
-        config = make_config(tmp_path, notifiers={"desk": settings})
-        destination = AppriseDestination(config.notifiers["desk"])
-        with anyio.fail_after(20):
-            first = await destination.send(sample_job("desk", 1_700_000_000.0))
-            assert (first.ok, first.error) == (False, "no answer within 0.2s")
-            results = []
-
-            async def second() -> None:
-                results.append(await destination.send(sample_job("desk", 1_700_000_001.0)))
-
-            async with anyio.create_task_group() as senders:
-                senders.start_soon(second)
-                await anyio.wait_all_tasks_blocked()
-                # The abandoned thread still holds the only slot: nothing else was sent.
-                assert len(receiver.requests) == 1
-                release.set()
-            assert results[0].ok
-        tg.cancel_scope.cancel()
-    assert len(receiver.requests) == 2

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.events import BalanceEvent, FillEvent, OrderEvent
+from bridge.events import BalanceEvent, Fee, FillEvent, OrderEvent
 from bridge.venue import FrameError, NormalizeContext, Signal, StateMap
 from plugins.bitopro import BitoPro
 
@@ -448,16 +448,56 @@ def test_documented_user_trade() -> None:
         ("0.002", "usdt", "0.002"),  # the fee in the base currency, not scaled
         ("200000", "usdt", "0.002"),  # the fee in the base currency, scaled
         ("1", "twd", "1"),  # a whole fee below the notional is a plain fee
-        ("6407800", "bito", "6407800"),  # a third currency: no ceiling to judge by
+        # A third currency (BITO) has no ceiling: a whole number is the scaled form,
+        # a real BITO fee has decimals (REST shows "129.5967742").
+        ("6407800", "bito", "0.064078"),
+        ("2130000", "BITO", "0.0213"),
+        ("0.0213", "bito", "0.0213"),
+        ("1.0", "bito", "1"),  # written with a fraction: as sent
+        ("12", "bito", "0.00000012"),
+        ("6407800", None, "6407800"),  # no currency at all: nothing to judge by
         ("0", "twd", "0"),
         (None, "twd", None),
     ],
 )
 def test_fee_scaling_is_detected_only_where_implausible(
-    fee: str | None, fee_currency: str, expected: str | None
+    fee: str | None, fee_currency: str | None, expected: str | None
 ) -> None:
-    [fill], _ = normalize(trade(fee=fee, feeCurrency=fee_currency))
+    [fill], _ = normalize(trade(fee=fee, feeCurrency=fee_currency), stream="user-trades")
     assert fill.fee == (None if expected is None else Decimal(expected))
+    asset = None if fee_currency is None else fee_currency.upper()
+    assert fill.fees == (None if expected is None else (Fee(asset, Decimal(expected)),))
+
+
+@pytest.mark.parametrize(
+    ("fees", "expected", "main"),
+    [
+        ({"fee": "0.3", "feeSymbol": "twd", "bitoFee": "0"}, [("TWD", "0.3")], ("0.3", "TWD")),
+        (
+            {"fee": "0", "feeSymbol": "twd", "bitoFee": "0.02"},
+            [("BITO", "0.02")],
+            ("0.02", "BITO"),
+        ),
+        (
+            {"fee": "0.1", "feeSymbol": "usdt", "bitoFee": "0.02"},
+            [("USDT", "0.1"), ("BITO", "0.02")],
+            ("0.1", "USDT"),
+        ),
+        # feeSymbol BITO: fee and bitoFee are the one charge, listed once
+        (
+            {"fee": "0.02", "feeSymbol": "bito", "bitoFee": "0.02"},
+            [("BITO", "0.02")],
+            ("0.02", "BITO"),
+        ),
+        ({"fee": "0", "feeSymbol": "usdt", "bitoFee": "0"}, [("USDT", "0")], ("0", "USDT")),
+    ],
+)
+def test_order_fees_carry_the_bito_fee(
+    fees: dict[str, str], expected: list[tuple[str, str]], main: tuple[str, str]
+) -> None:
+    [event], _ = normalize(order_frame({**ACTIVE_ORDERS["data"]["sol_usdt"][0], **fees}))
+    assert event.fees == tuple(Fee(a, Decimal(v)) for a, v in expected)
+    assert (event.fee, event.fee_asset) == (Decimal(main[0]), main[1])
 
 
 @pytest.mark.parametrize(

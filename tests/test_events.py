@@ -14,9 +14,9 @@ from tests.conftest import fill
 
 DESIGN_FIELDS = {
     "order": "order_id client_id symbol base quote side type status status_raw price amount "
-    "filled remaining avg_price fee fee_asset",
+    "filled remaining avg_price fee fee_asset fees",
     "fill": "trade_id order_id symbol base quote side role price amount notional fee fee_asset "
-    "derived",
+    "fees derived",
     "balance": "asset total available locked change change_type",
     "deposit": "deposit_id status asset amount amount_usd chain tx_hash reason confirmations",
     "account": "equity margin_balance available_margin liabilities initial_margin_rate "

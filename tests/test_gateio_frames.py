@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from bridge.events import BalanceEvent, DepositEvent, Event, FillEvent, OrderEvent
+from bridge.events import (
+    BalanceEvent,
+    DepositEvent,
+    Event,
+    Fee,
+    FillEvent,
+    OrderEvent,
+    event_id,
+)
 from bridge.venue import FrameError, NormalizeContext, Signal, StateMap
 from plugins.gateio import GateSpot
 from plugins.gateio.signing import sign
@@ -327,3 +335,239 @@ def test_a_bad_item_is_skipped_and_the_good_ones_kept(item: Any) -> None:
     events, ctx = normalize({**USERTRADE, "result": [item, good]})
     assert [e.trade_id for e in events] == ["99"]  # type: ignore[attr-defined]
     assert len(ctx.problems) == 1 and ctx.problems[0].startswith("item 0: ")
+
+
+# Seed 000's own examples, verbatim (tests/frames/gateio_seed.jsonl): `result` an object,
+# an order with `status` but no `event`/`left`, a balance in milliseconds without `total`.
+SEED = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "frames" / "gateio_seed.jsonl").read_text().splitlines()
+]
+SEED_BALANCE, SEED_ORDER, SEED_USERTRADE, SEED_ERROR = SEED
+
+
+def test_seed_balance_example_yields_a_balance() -> None:
+    [balance], ctx = normalize(SEED_BALANCE)
+    assert not ctx.problems
+    assert isinstance(balance, BalanceEvent)
+    assert (balance.asset, balance.available, balance.locked) == (
+        "BTC",
+        Decimal("1.23456789"),
+        Decimal("0.12345678"),
+    )
+    assert balance.total == Decimal("1.35802467")  # available + locked: no `total` sent
+    assert balance.ts == 1234567890123  # `timestamp` already in milliseconds
+    assert (balance.change, balance.change_type) == (None, None)
+
+
+def test_seed_order_example_yields_an_order() -> None:
+    [order], ctx = normalize(SEED_ORDER)
+    assert not ctx.problems
+    assert isinstance(order, OrderEvent)
+    assert (order.order_id, order.client_id, order.symbol, order.side, order.type) == (
+        "123456789",
+        "custom_tag",
+        "BTC/USDT",
+        "buy",
+        "limit",
+    )
+    assert (order.status, order.status_raw, order.ts) == ("partially_filled", "open", 1234567890000)
+    assert (order.amount, order.filled, order.remaining) == (
+        Decimal(1),
+        Decimal("0.5"),
+        Decimal("0.5"),
+    )
+    assert order.price == Decimal(50000) and order.avg_price == Decimal(49999)  # filled_price
+    assert (order.fee, order.fee_asset) == (Decimal("0.1"), "USDT")
+    assert order.fees == (Fee("USDT", Decimal("0.1")),)  # the zero GT/point/rebate left out
+
+
+def test_seed_order_gets_the_id_of_the_push_with_the_same_state() -> None:
+    pushed = {**SEED_ORDER["result"], "event": "update", "left": "0.5"}
+    [seed], _ = normalize(SEED_ORDER)
+    [push], _ = normalize({**SEED_ORDER, "result": [pushed]})
+    assert seed.id == push.id
+
+
+def test_seed_order_example_derives_its_fill_without_usertrades() -> None:
+    events, _ = normalize(SEED_ORDER, venue(["spot.orders"]))
+    [fill] = [e for e in events if isinstance(e, FillEvent)]
+    assert (fill.amount, fill.price, fill.derived) == (Decimal("0.5"), Decimal(49999), True)
+
+
+@pytest.mark.parametrize(
+    ("status", "left", "filled", "ours"),
+    [
+        ("open", None, "0", "open"),
+        ("closed", "0", "1", "filled"),
+        ("cancelled", None, "0.25", "canceled"),
+    ],
+)
+def test_orders_with_a_status_and_no_event(
+    status: str, left: str | None, filled: str, ours: str
+) -> None:
+    item = {**SEED_ORDER["result"], "status": status, "filled_amount": filled}
+    if left is not None:
+        item["left"] = left
+    [order], ctx = normalize({**SEED_ORDER, "result": item})
+    assert not ctx.problems and order.status == ours  # type: ignore[attr-defined]
+    assert order.status_raw == status  # type: ignore[attr-defined]
+
+
+def test_an_unknown_order_status_is_a_bad_item() -> None:
+    events, ctx = normalize({**SEED_ORDER, "result": [{**SEED_ORDER["result"], "status": "x"}]})
+    assert events == [] and "status" in ctx.problems[0]
+
+
+def test_seed_usertrade_example_yields_a_fill() -> None:
+    [fill], ctx = normalize(SEED_USERTRADE)
+    assert not ctx.problems
+    assert isinstance(fill, FillEvent)
+    assert (fill.trade_id, fill.order_id, fill.side, fill.role) == (
+        "12345",
+        "123456789",
+        "buy",
+        "taker",
+    )
+    assert (fill.amount, fill.price, fill.notional) == (Decimal(1), Decimal(50000), Decimal(50000))
+    assert (fill.fee, fill.fee_asset, fill.ts) == (Decimal("0.1"), "USDT", 1234567890123)
+    assert fill.fees == (Fee("USDT", Decimal("0.1")),)
+
+
+def test_seed_error_frame_is_an_authentication_failure() -> None:
+    classified = venue().classify("main", SEED_ERROR)
+    assert classified.signal is Signal.AUTH_FAILED
+    assert "401" in classified.detail and "Authentication failed" in classified.detail
+
+
+def test_an_error_frame_without_auth_words_is_an_error() -> None:
+    frame = {**SEED_ERROR, "message": "Invalid argument provided", "code": 2}
+    assert venue().classify("main", frame).signal is Signal.ERROR
+
+
+def usertrade_with(**fees: str) -> dict[str, Any]:
+    return {**USERTRADE, "result": [{**USERTRADE["result"][0], **fees}]}
+
+
+def test_a_fee_paid_in_gt_is_the_main_fee() -> None:
+    [fill], _ = normalize(usertrade_with(fee="0", gt_fee="0.0125"))
+    assert (fill.fee, fill.fee_asset) == (Decimal("0.0125"), "GT")  # type: ignore[attr-defined]
+    assert fill.fees == (Fee("GT", Decimal("0.0125")),)  # type: ignore[attr-defined]
+
+
+def test_a_fee_paid_in_points_is_kept() -> None:
+    [fill], _ = normalize(usertrade_with(fee="0", point_fee="0.3"))
+    assert (fill.fee, fill.fee_asset) == (Decimal("0.3"), "POINT")  # type: ignore[attr-defined]
+
+
+def test_every_charge_is_listed_and_the_fee_field_stays_main() -> None:
+    [fill], _ = normalize(usertrade_with(fee="0.001", gt_fee="0.02", point_fee="0.5"))
+    assert (fill.fee, fill.fee_asset) == (Decimal("0.001"), "USDT")  # type: ignore[attr-defined]
+    assert fill.fees == (  # type: ignore[attr-defined]
+        Fee("USDT", Decimal("0.001")),
+        Fee("GT", Decimal("0.02")),
+        Fee("POINT", Decimal("0.5")),
+    )
+
+
+def test_a_rebate_is_a_negative_charge() -> None:
+    item = {
+        **SEED_ORDER["result"],
+        "fee": "0",
+        "rebated_fee": "0.04",
+        "rebated_fee_currency": "USDT",
+    }
+    [order], _ = normalize({**SEED_ORDER, "result": item})
+    assert (order.fee, order.fee_asset) == (Decimal(0), "USDT")  # type: ignore[attr-defined]
+    assert order.fees == (Fee("USDT", Decimal("-0.04")),)  # type: ignore[attr-defined]
+
+
+def test_a_free_fill_still_names_its_fee_currency() -> None:
+    [fill], _ = normalize(usertrade_with(fee="0", gt_fee="0", point_fee="0"))
+    assert fill.fees == (Fee("USDT", Decimal(0)),)  # type: ignore[attr-defined]
+    [fill], _ = normalize(usertrade_with(fee="0", gt_fee="0.0", point_fee="0.00"))
+    assert fill.fees == (Fee("USDT", Decimal(0)),)  # type: ignore[attr-defined]
+
+
+def test_a_trade_without_fee_fields_has_no_fees() -> None:
+    item = {k: v for k, v in USERTRADE["result"][0].items() if "fee" not in k}
+    [fill], _ = normalize({**USERTRADE, "result": [item]})
+    assert (fill.fee, fill.fee_asset, fill.fees) == (None, None, None)  # type: ignore[attr-defined]
+
+
+def market_buy(event: str, left: str, filled: str, spent: str, **extra: Any) -> dict[str, Any]:
+    # Gate sizes a market buy in the quote currency: `amount` and `left` are USDT.
+    return order_item(
+        event,
+        left,
+        filled,
+        spent,
+        "filled" if event == "finish" else "open",
+        type="market",
+        side="buy",
+        amount="100",
+        price="0",
+        time_in_force="ioc",
+        **extra,
+    )
+
+
+def test_a_market_buy_reports_base_units_only() -> None:
+    [order], _ = normalize(
+        market_buy("finish", "0", "0.002", "100"), venue(["spot.orders", "spot.usertrades"])
+    )
+    assert isinstance(order, OrderEvent)
+    assert (order.amount, order.remaining) == (None, None)  # USDT budget: not base units
+    assert order.filled == Decimal("0.002") and order.status == "filled"
+
+
+def test_a_market_buy_derives_fills_in_base_units() -> None:
+    gate, state = venue(["spot.orders"]), StateMap()
+    steps = [
+        market_buy("update", "60", "0.0008", "40", update_ms=1),
+        market_buy("finish", "0", "0.002", "100", update_ms=2),
+    ]
+    fills = [
+        e for frame in steps for e in normalize(frame, gate, state)[0] if isinstance(e, FillEvent)
+    ]
+    assert [(f.amount, f.price, f.notional) for f in fills] == [
+        (Decimal("0.0008"), Decimal(50000), Decimal(40)),
+        (Decimal("0.0012"), Decimal(50000), Decimal(60)),
+    ]
+
+
+def test_a_market_buy_without_filled_amount_reads_base_from_the_average() -> None:
+    frame = market_buy("finish", "0", "0", "100", avg_deal_price="50000")
+    del frame["result"][0]["filled_amount"]
+    [order], _ = normalize(frame, venue(["spot.orders", "spot.usertrades"]))
+    assert order.filled == Decimal("0.002")  # type: ignore[attr-defined]  # not 100 - 0 USDT
+
+
+def test_a_market_sell_is_sized_in_base() -> None:
+    frame = order_item(
+        "finish", "0", "0.5", "25000", "filled", type="market", side="sell", amount="0.5"
+    )
+    [order], _ = normalize(frame, venue(["spot.orders", "spot.usertrades"]))
+    assert (order.amount, order.filled, order.remaining) == (  # type: ignore[attr-defined]
+        Decimal("0.5"),
+        Decimal("0.5"),
+        Decimal(0),
+    )
+
+
+def test_ids_of_documented_shapes_are_pinned() -> None:
+    # Stored as "seen": a changed id would alert again on every re-push after an upgrade.
+    ids = [e.id for frame in (ORDER_PUT, USERTRADE, BALANCE) for e in normalize(frame)[0]]
+    assert ids == [
+        event_id("gate-main", "order", "399123456", 1694655225315, "put", Decimal("0.0001")),
+        event_id("gate-main", "fill", "5736713"),
+        event_id(
+            "gate-main",
+            "balance",
+            "USDT",
+            1667556323730,
+            Decimal(0),
+            "order-create",
+            Decimal("222244.3827652"),
+        ),
+    ]

@@ -82,7 +82,7 @@ async def test_scraping_a_running_service(tmp_path: Path) -> None:
                 while 'outcome="delivered"} 1' not in metrics:
                     metrics = (await http.get("/metrics")).text
         tg.cancel_scope.cancel()
-    assert sample(metrics, 'alert_bridge_events_total{venue="gate-main",kind="fill"}') == 1
+    assert sample(metrics, 'alert_bridge_events_total{kind="fill",venue="gate-main"}') == 1
     assert sample(metrics, 'alert_bridge_matches_total{rule="every fill"}') == 1
     assert (
         sample(metrics, 'alert_bridge_deliveries_total{destination="ops",outcome="delivered"}') == 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bridge.events import FieldType
+from bridge.events import Fee, FieldType
 from bridge.units import parse_decimal
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "matches", "contains", "exists")
@@ -50,10 +50,25 @@ class Condition:
         if op == "matches":
             return f"(isinstance({attr}, str) and {constant}.search({attr}) is not None)"
         if op == "contains":
+            if isinstance(self.value, FeeAsset):  # fees: does any charge have this asset?
+                return (
+                    f"({attr}.__class__ is tuple and any(f.__class__ is _Fee and "
+                    f"f.asset == {constant}.asset for f in {attr}))"
+                )
             return f"(isinstance({attr}, str) and {constant} in {attr})"
         if op == "exists":
             return f"({attr} is not None) is {constant}"
         raise AssertionError(f"unknown operator {op}")
+
+
+@dataclass(frozen=True)
+class FeeAsset:
+    """The constant of ``fees = { contains = "GT" }``: an asset some charge is paid in."""
+
+    asset: str
+
+
+_FEES_HINT = 'fees is a list of charges: test it with exists, or contains = "GT" (an asset)'
 
 
 def convert_value(operator: str, field_type: FieldType, value: Any) -> Any:
@@ -66,6 +81,12 @@ def convert_value(operator: str, field_type: FieldType, value: Any) -> Any:
         if not isinstance(value, list) or not value:
             raise ValueError(f"{operator} takes a non-empty list, got {value!r}")
         return frozenset(convert_scalar(field_type, v) for v in value)
+    if field_type is FieldType.FEES:
+        if operator != "contains":
+            raise ValueError(f"{operator}: {_FEES_HINT}")
+        if not isinstance(value, str) or not value:
+            raise ValueError(f'contains takes an asset name as text (e.g. "GT"), got {value!r}')
+        return FeeAsset(value)
     if operator in _ORDERING:
         if not field_type.numeric:
             raise ValueError(f"{operator} compares numbers, but this field is {field_type.value}")
@@ -98,6 +119,8 @@ def convert_scalar(field_type: FieldType, value: Any) -> Any:
         return value
     if field_type is FieldType.JSON:
         raise ValueError("the raw venue item can only be tested with exists")
+    if field_type is FieldType.FEES:
+        raise ValueError(_FEES_HINT)
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {value!r} (this field is text: quote the value)")
     return value
@@ -109,7 +132,7 @@ _NUMBERS = frozenset({Decimal, int})
 
 def build_predicate(conditions: list[Condition], *, name: str = "rule") -> Predicate:
     """One function testing every condition (all must hold); never raises on odd values."""
-    namespace: dict[str, Any] = {"_CAUGHT": _CAUGHT, "_NUMBERS": _NUMBERS}
+    namespace: dict[str, Any] = {"_CAUGHT": _CAUGHT, "_NUMBERS": _NUMBERS, "_Fee": Fee}
     tests = []
     for index, condition in enumerate(conditions):
         constant = f"_c{index}"

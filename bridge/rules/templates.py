@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.codec import decimal_text, dumps
+from bridge.events import Fee
 
 MISSING = "-"  # how a field without a value renders
 _FORMATTER = string.Formatter()
@@ -79,9 +80,14 @@ class Template:
 
 
 def render_value(value: Any, spec: str = "") -> str:
-    """A field value as text: Decimals without exponent, booleans lowercase, None as '-'."""
+    """A field value as text: Decimals without exponent, booleans lowercase, None as '-'.
+
+    ``fees`` render as "0.1 USDT, 0.002 GT" (a format spec applies to each amount).
+    """
     if value is None:
         return MISSING
+    if isinstance(value, tuple):
+        return ", ".join(_render_fee(fee, spec) for fee in value) or MISSING
     if spec:
         try:
             return format(value, spec)
@@ -96,3 +102,10 @@ def render_value(value: Any, spec: str = "") -> str:
     if isinstance(value, (dict, list)):
         return dumps(value).decode()
     return str(value)
+
+
+def _render_fee(fee: Any, spec: str) -> str:
+    if not isinstance(fee, Fee):
+        return render_value(fee, spec)
+    amount = render_value(fee.amount, spec)
+    return amount if fee.asset is None else f"{amount} {fee.asset}"

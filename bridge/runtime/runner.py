@@ -11,6 +11,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -35,6 +37,10 @@ log = logging.getLogger("alert_bridge")
 # with frames and deliveries, each hand-over waited up to the full 5 ms, which was most of
 # the p99 latency of an alert. 1 ms costs a little throughput for a much shorter tail.
 GIL_SWITCH_INTERVAL = 0.001
+
+# Once the service has stopped, how long other threads may take to end before the
+# process exits without them.
+STRAY_THREAD_WAIT = 0.5
 
 
 async def _reload(
@@ -150,6 +156,7 @@ def run(path: Path, log_format: str = "text", log_level: str | None = None) -> i
         if error is None:
             raise
         raise error from None
+    leave_stray_threads()
     return 0
 
 
@@ -161,6 +168,40 @@ def _env_log_level() -> str | None:
             f"{', '.join(LOG_LEVELS)} (or unset it to use [bridge] log_level)"
         )
     return value or None
+
+
+def leave_stray_threads(wait: float = STRAY_THREAD_WAIT) -> None:
+    """Exit at once, status 0, if a thread would keep the stopped service alive.
+
+    The interpreter joins every non-daemon thread at exit (and the threads of
+    ``concurrent.futures`` pools, through an atexit hook): one stuck on a network call
+    kept the process alive after SIGTERM until systemd killed it. Our own blocking sends
+    run in daemon threads (bridge.delivery.notifier), and Apprise is kept out of its
+    pool (bridge.apprise_urls); this guards against whatever a library starts besides.
+    Everything of ours is closed and durable by now; only the log is flushed first.
+    """
+    current = threading.current_thread()
+    deadline = time.monotonic() + wait
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+    stray = [
+        thread.name
+        for thread in threading.enumerate()
+        if thread is not current and not thread.daemon and thread.is_alive()
+    ]
+    if not stray:
+        return
+    log.warning(
+        "exiting without waiting for %d thread%s still running after the service stopped: %s",
+        len(stray),
+        "" if len(stray) == 1 else "s",
+        ", ".join(stray),
+    )
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _only_user_error(group: BaseExceptionGroup[BaseException]) -> UserError | None:

@@ -18,13 +18,16 @@ import anyio
 import httpx
 import orjson
 import websockets
+from anyio.lowlevel import checkpoint
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from bridge.codec import dumps
 from bridge.events import ConnectionEvent, Event, event_id
+from bridge.log_limiter import LogLimiter
 from bridge.logs import add_session_secrets
 from bridge.runtime.backoff import ReconnectPolicy
+from bridge.runtime.fair_connection import FairConnection
 from bridge.runtime.reconcile import Intake, Reconciler
 from bridge.venue import (
     AuthFailed,
@@ -44,6 +47,13 @@ log = logging.getLogger("alert_bridge.venue")
 MAX_MESSAGE = 16 * 2**20  # large snapshots (BitoPro balances) must fit
 OPEN_TIMEOUT = 15.0
 CLOSE_DEADLINE = 5.0
+# The longest the reader runs without giving the event loop back. websockets' recv()
+# returns at once while messages are buffered, so a venue that sends faster than it is
+# read would otherwise hold the loop for as long as it keeps the buffer filled, and the
+# other venues, deliveries and the HTTP endpoint would wait behind it. (The parsing of
+# what arrives is sliced the same way: see FairConnection.)
+READ_SLICE = 0.002
+LOG_FLUSH_EVERY = 1.0  # how often repeated-line summaries that are due get written
 
 # (venue instance, events, normalizer state changes) -> queued for commit
 EventSink = Callable[[str, list[Event], dict[str, Any]], Awaitable[object]]
@@ -62,6 +72,7 @@ class StreamStatus:
     frames: int = 0
     frame_errors: int = 0
     venue_errors: int = 0
+    last_frame: float = field(default_factory=time.monotonic)  # of the last frame (or start)
     last_error: str = ""
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -115,6 +126,9 @@ class Supervisor:
                 clock=clock,
                 label=self.label,
             )
+        # Malformed frames, venue errors and normalizer failures can repeat once per frame:
+        # the first few of each reason are logged, then a count every interval.
+        self.log_limiter = LogLimiter(log)
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -130,25 +144,33 @@ class Supervisor:
     async def _connect_forever(self) -> None:
         failures = 0
         try:
-            while True:
-                auth_failed, reason, close_code = await self._one_connection()
-                if (
-                    self._up_since is not None
-                    and self.clock() - self._up_since >= self.policy.reset_after
-                ):
-                    failures = 0  # a long-lived connection: start the backoff afresh
-                self._up_since = None
-                await self._went_down(reason, auth_failed=auth_failed, attempt=failures + 1)
-                if self._session is not None and not self.venue.reuse_session(
-                    self.stream, self._session, close_code
-                ):
-                    self._session = None
-                failures += 1
-                delay = self.policy.delay(failures, auth_failed=auth_failed)
-                log.info("%s: reconnecting in %.1fs (attempt %d)", self.label, delay, failures)
-                await anyio.sleep(delay)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._flush_logs)
+                while True:
+                    auth_failed, reason, close_code = await self._one_connection()
+                    if (
+                        self._up_since is not None
+                        and self.clock() - self._up_since >= self.policy.reset_after
+                    ):
+                        failures = 0  # a long-lived connection: start the backoff afresh
+                    self._up_since = None
+                    await self._went_down(reason, auth_failed=auth_failed, attempt=failures + 1)
+                    if self._session is not None and not self.venue.reuse_session(
+                        self.stream, self._session, close_code
+                    ):
+                        self._session = None
+                    failures += 1
+                    delay = self.policy.delay(failures, auth_failed=auth_failed)
+                    log.info("%s: reconnecting in %.1fs (attempt %d)", self.label, delay, failures)
+                    await anyio.sleep(delay)
         finally:
+            self.log_limiter.close()  # the counts of a storm's tail, before we go
             await self._close()
+
+    async def _flush_logs(self) -> None:
+        while True:
+            await anyio.sleep(LOG_FLUSH_EVERY)
+            self.log_limiter.flush()
 
     async def _one_connection(self) -> tuple[bool, str, int | None]:
         """Open, serve until the connection ends; (auth failed?, reason, close code)."""
@@ -206,6 +228,7 @@ class Supervisor:
             open_timeout=OPEN_TIMEOUT,
             close_timeout=2,
             compression=None,
+            create_connection=FairConnection,
         ) as ws:
             log.info("%s: socket open", self.label)
             if not self.venue.read_only:
@@ -252,17 +275,21 @@ class Supervisor:
         name, plugin, sink, clock = venue.name, venue.plugin, self.sink, self.clock
         classify, normalize = venue.classify, venue.normalize
         recv, loads, monotonic, data = ws.recv, orjson.loads, time.monotonic, Signal.DATA
+        yield_at = monotonic() + READ_SLICE
         while True:
             # Bytes, undecoded: orjson reads UTF-8 itself (checking it), so decoding to str
             # first would only copy every frame; invalid UTF-8 becomes a counted "not JSON"
             # frame rather than a closed connection.
             message = await recv(decode=False)
-            self._last_frame = monotonic()
+            self._last_frame = status.last_frame = now = monotonic()
+            if now >= yield_at:  # see READ_SLICE: recv() alone may never yield
+                await checkpoint()
+                yield_at = monotonic() + READ_SLICE
             status.frames += 1
             try:
                 frame = loads(message)
             except orjson.JSONDecodeError:
-                self._frame_error(f"not JSON: {_preview(message)}")
+                self._frame_error("not JSON", message)
                 continue
             classification = classify(stream, frame)
             if classification.signal is not data:
@@ -306,8 +333,11 @@ class Supervisor:
                 await self._went_up()
         elif signal is Signal.ERROR:
             self.status.venue_errors += 1
-            self.status.last_error = classification.detail
-            log.warning("%s: venue error: %s", self.label, classification.detail)
+            self.status.last_error = detail = classification.detail
+            # Keyed by the whole detail (venues send few distinct error texts; the limiter
+            # caps how many it tracks), so a new kind of error is never hidden by an old one.
+            if self.log_limiter.allow(logging.WARNING, self.label, detail[:80], "venue errors"):
+                log.warning("%s: venue error: %s", self.label, detail)
         elif signal is Signal.AUTH_FAILED:
             raise AuthFailed(classification.detail)
         elif signal is Signal.RECONNECT:
@@ -317,12 +347,29 @@ class Supervisor:
         if isinstance(exc, FrameError):
             self._frame_error(str(exc))
             return
-        log.exception("%s: normalizer failed on a frame", self.label, exc_info=exc)
-        self._frame_error(f"normalizer error: {_describe(exc, self._secrets())}")
-
-    def _frame_error(self, problem: str) -> None:
         self.status.frame_errors += 1
-        log.warning("%s: malformed frame: %s", self.label, problem)
+        reason = f"normalizer error: {type(exc).__name__}"
+        if self.log_limiter.allow(logging.WARNING, self.label, reason, "malformed frames"):
+            log.exception("%s: normalizer failed on a frame", self.label, exc_info=exc)
+            log.warning(
+                "%s: malformed frame: normalizer error: %s",
+                self.label,
+                _describe(exc, self._secrets()),
+            )
+
+    def _frame_error(self, problem: str, message: bytes | None = None) -> None:
+        """Count a malformed frame; log it unless its reason has been logged enough lately.
+
+        ``message``: the frame itself, previewed after ``problem`` in the log line (only
+        when the line is logged: a preview per frame of a flood would cost more than the
+        rest of the read path).
+        """
+        self.status.frame_errors += 1
+        reason = _reason(problem)
+        if self.log_limiter.allow(logging.WARNING, self.label, reason, "malformed frames"):
+            if message is not None:
+                problem = f"{problem}: {_preview(message)}"
+            log.warning("%s: malformed frame: %s", self.label, problem)
 
     async def _pinger(self, ws: ClientConnection, interval: float) -> None:
         while True:
@@ -409,6 +456,17 @@ def _describe(exc: BaseException, secrets: list[str] | None = None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _reason(problem: str) -> str:
+    """The stable part of a frame problem, to rate-limit its log lines by.
+
+    Problems read ``field: what is wrong, got VALUE`` (``item 3: `` first for an item of an
+    array): the field names the reason, while the value would make every line unique.
+    """
+    if problem.startswith("item "):
+        problem = problem.partition(": ")[2] or problem
+    return problem.partition(": ")[0][:60]
 
 
 def _preview(message: str | bytes, limit: int = 80) -> str:

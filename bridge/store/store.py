@@ -215,6 +215,23 @@ class Store:
             (dead,) = conn.execute("SELECT count(*) FROM dead").fetchone()
         return int(pending), int(dead)
 
+    def oldest_pending(self, destinations: Sequence[str]) -> dict[str, float]:
+        """When the oldest pending job of each destination was created (those with any).
+
+        One query: a ``min()`` per destination, each a single lookup in ``outbox_age``
+        (destination, created_at), however long the outbox.
+        """
+        if not destinations:
+            return {}
+        names = ", ".join(["(?)"] * len(destinations))
+        query = (
+            f"WITH d(name) AS (VALUES {names}) "  # noqa: S608 (placeholders only)
+            "SELECT name, (SELECT min(created_at) FROM outbox WHERE destination = name) FROM d"
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query, tuple(destinations)).fetchall()
+        return {name: float(at) for name, at in rows if at is not None}
+
     def retry(self, job_id: str) -> str | None:
         """Make a job due now: a dead letter is revived with a fresh attempt count.
 

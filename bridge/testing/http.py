@@ -1,20 +1,32 @@
 """A small HTTP/1.1 server on loopback for venue REST steps and webhook receivers.
 
-Enough HTTP for tests and demos: keep-alive, Content-Length bodies, routes by method and
-path. Every request is recorded so tests can assert on what a client sent (``record=False``
-keeps nothing, for benchmarks that send hundreds of thousands).
+aiohttp's low-level server does the HTTP (keep-alive, ``Content-Length`` and chunked
+bodies, a real parser); this adds routes by method and path and records every request so
+tests can assert on what a client sent (``record=False`` keeps nothing, for benchmarks that
+send hundreds of thousands). A handler that raises answers 500 and is logged; the server
+keeps serving, that connection too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
+from aiohttp import web
+
 from bridge.testing.waiting import Changes
+
+log = logging.getLogger("alert_bridge.testing.http")
+
+# At close, how long aiohttp may take to finish with connections whose handlers were
+# cancelled (they end at once; this only bounds a client that does not read).
+SHUTDOWN_TIMEOUT = 1.0
 
 
 @dataclass
@@ -56,24 +68,6 @@ class Response:
 
 Handler = Callable[[Request], Response | Awaitable[Response]]
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    410: "Gone",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
-
 SelfHttpServer = TypeVar("SelfHttpServer", bound="HttpServer")
 
 
@@ -85,8 +79,8 @@ class HttpServer:
         self.requests: list[Request] = []
         self.record = record
         self.changes = Changes()
-        self._server: asyncio.Server | None = None
-        self._connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
+        self._runner: web.ServerRunner | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
         self.port = 0
 
     def route(self, method: str, path: str, handler: Handler) -> None:
@@ -97,18 +91,24 @@ class HttpServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self: SelfHttpServer) -> SelfHttpServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        server = web.Server(self._serve, access_log=None)
+        self._runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         """Stop listening, close every connection, cancel handlers still answering."""
-        if self._server is not None:
-            self._server.close()
-            for writer, task in list(self._connections.items()):
-                writer.close()  # keep-alive clients would hold it open
-                task.cancel()  # a handler that never answers would outlive the server
-            await self._server.wait_closed()
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        for task in list(self._handlers):
+            task.cancel()  # a handler that never answers would outlive the server
+        with anyio.CancelScope(shield=True):  # closing inside a cancelled scope too
+            # in a task of its own: aiohttp's shutdown asks whether the task running it
+            # is being cancelled, and a server closed by cancellation is
+            await asyncio.ensure_future(runner.cleanup())
 
     async def handle(self, request: Request) -> Response:
         """Dispatch to a route (override for catch-all behaviour)."""
@@ -118,48 +118,24 @@ class HttpServer:
         result = handler(request)
         return await result if isinstance(result, Awaitable) else result
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, incoming: web.BaseRequest) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
-        self._connections[writer] = task
+        self._handlers.add(task)
         try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                if self.record:
-                    self.requests.append(request)
-                self.changes.notify()
+            # content.read(), not read(): no 1 MiB limit on what a test may send
+            body = await incoming.content.read()
+            headers = {name.lower(): value for name, value in incoming.headers.items()}
+            request = Request(incoming.method, incoming.raw_path, headers, body)
+            if self.record:
+                self.requests.append(request)
+            self.changes.notify()
+            try:
                 response = await self.handle(request)
-                payload, headers = response.encode()
-                head = [
-                    f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}",
-                    f"Content-Length: {len(payload)}",
-                ]
-                head += [f"{k}: {v}" for k, v in headers.items()]
-                writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            pass  # the server closed: this task is the connection's own, nobody awaits it
+            except Exception as error:  # a test's broken handler: say so, keep serving
+                log.exception("%s %s: the handler failed", request.method, request.target)
+                return web.Response(status=500, text=f"handler failed: {error!r}\n")
+            payload, headers = response.encode()
+            return web.Response(status=response.status, body=payload, headers=headers)
         finally:
-            self._connections.pop(writer, None)
-            writer.close()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> Request | None:
-    line = await reader.readline()
-    if not line.strip():
-        return None
-    method, target, _ = line.decode("latin-1").split(" ", 2)
-    headers: dict[str, str] = {}
-    while True:
-        header = await reader.readline()
-        if header in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = header.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    body = await reader.readexactly(length) if length else b""
-    return Request(method.upper(), target, headers, body)
+            self._handlers.discard(task)

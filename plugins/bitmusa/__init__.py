@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bridge.plugin import (
     DATA,
@@ -28,6 +26,9 @@ from plugins.bitmusa.keepalive import KEY_LIFETIME, keep_alive, mark_extended
 from plugins.bitmusa.normalize import normalize_frame
 from plugins.bitmusa.rest import AUTH_CODES, ListenKeyApi, envelope_code
 from plugins.bitmusa.stream_url import stream_prefixes
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads plugins, never httpx
+    import httpx
 
 log = logging.getLogger("alert_bridge.venue.bitmusa")
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 
 from bridge.plugin import Session, VenueUnavailable
 from plugins.bitmusa.rest import ListenKeyApi, Transient
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads plugins, never httpx
+    import httpx
 
 log = logging.getLogger("alert_bridge.venue.bitmusa")
 

@@ -8,11 +8,12 @@ subclass :class:`Transient`: never an httpx exception, never a credential in a m
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bridge.plugin import AuthFailed, VenueUnavailable
+
+if TYPE_CHECKING:  # imported where a request is made: `alert-bridge check` never loads httpx
+    import httpx
 
 PATH = "/api/v1/spot/userDataStream"
 
@@ -55,6 +56,8 @@ class ListenKeyApi:
         await self._call(http, "DELETE")
 
     async def _call(self, http: httpx.AsyncClient, method: str) -> Any:
+        import httpx  # loaded already: `http` is its client
+
         what = f"{method} userDataStream"
         try:
             response = await http.request(method, self.url, headers=self._headers)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bridge.plugin import (
     DATA,
@@ -31,6 +29,9 @@ from plugins.bitopro.balances import normalize_balances
 from plugins.bitopro.orders import normalize_orders
 from plugins.bitopro.signing import PAYLOAD_HEADER, SIGNATURE_HEADER, auth_headers
 from plugins.bitopro.trades import normalize_trade
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads plugins, never httpx
+    import httpx
 
 STREAMS = ("account-balance", "orders", "user-trades")
 EVENTS = ("ACCOUNT_BALANCE", "ACTIVE_ORDERS", "USER_TRADE")

@@ -18,10 +18,12 @@ from typing import Any
 
 from bridge.plugin import (
     Event,
+    Fee,
     FrameError,
     NormalizeContext,
     OrderEvent,
     event_id,
+    fee_fields,
     need,
     need_text,
     notional,
@@ -35,6 +37,7 @@ PREFIX = "order:"
 # frame were (partly) filled before we were watching, so they yield no derived fills.
 SEEDED = "seeded:orders"
 _ZERO = Decimal(0)
+BITO = "BITO"  # BitoPro's own token, in which an account may pay its fees
 
 # BitoPro model.md codes. 3 is "Completed, partial deal": the order is closed with only
 # part of it executed, i.e. the rest was canceled (CCXT says "closed"; our vocabulary
@@ -141,6 +144,7 @@ def _order(ctx: NormalizeContext, entry: Entry, seeded: bool, derive_fills: bool
     total = number(item.get("total"), "total") or _ZERO
     updated = _updated_ms(item)
     status_raw = str(raw_status)
+    charges, fee, fee_asset = order_fees(item)
     key = PREFIX + order_id
     known = ctx.state.get(key)
     fingerprint = [updated, status_raw, str(executed), str(total)]
@@ -168,8 +172,9 @@ def _order(ctx: NormalizeContext, entry: Entry, seeded: bool, derive_fills: bool
             filled=executed,
             remaining=remaining,
             avg_price=number(item.get("avgExecutionPrice"), "avgExecutionPrice"),
-            fee=number(item.get("fee"), "fee"),
-            fee_asset=upper(item.get("feeSymbol"), "feeSymbol"),
+            fee=fee,
+            fee_asset=fee_asset,
+            fees=charges,
         )
     ]
     # An order first seen in the very first frame was filled before we watched: no fill.
@@ -183,6 +188,20 @@ def _order(ctx: NormalizeContext, entry: Entry, seeded: bool, derive_fills: bool
     else:
         ctx.state[key] = fingerprint
     return events
+
+
+def order_fees(item: dict[str, Any]) -> tuple[tuple[Fee, ...] | None, Decimal | None, str | None]:
+    """``(fees, fee, fee_asset)``: ``fee`` in ``feeSymbol``, then ``bitoFee`` in BITO.
+
+    The model says ``fee`` is the fee paid (in ``feeSymbol``) and ``bitoFee`` the fee paid
+    in BITO. When ``feeSymbol`` is BITO itself the two describe one charge, listed once.
+    Both are kept as sent (order fees show no sign of USER_TRADE's 1e8 scaling).
+    """
+    fee, symbol = number(item.get("fee"), "fee"), upper(item.get("feeSymbol"), "feeSymbol")
+    bito = number(item.get("bitoFee"), "bitoFee")
+    if symbol == BITO:
+        return fee_fields(((symbol, fee if fee is not None else bito),))
+    return fee_fields(((symbol, fee), (BITO, bito)))
 
 
 def _updated_ms(item: dict[str, Any]) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bridge.plugin import (
     Event,
+    Fee,
     FillEvent,
     FrameError,
     NormalizeContext,
@@ -37,13 +38,23 @@ def fee_amount(
     0.064078 × 1e8 (0.2%). A fee can never exceed what it is charged on, so an integer
     fee larger than the trade's value in the fee currency (the notional for the quote,
     the volume for the base) is read as scaled. Any real fee rate above 1e-8 scales past
-    that ceiling, and a plain fee stays below it, so the two cannot be confused. A fee in
-    a third currency (e.g. BITO) has no ceiling to test against and is kept as sent.
+    that ceiling, and a plain fee stays below it, so the two cases cannot be confused.
+
+    A fee in a third currency (BITO, when the account pays fees in BITO) has no ceiling:
+    what it is worth in the traded currencies is unknown. There the form decides: scaling
+    writes a whole number of 1e-8 units, while a real BITO fee (a rate times the trade's
+    value, converted at BITO's price) has decimals (REST: ``"129.5967742"`` BITO). So a
+    third-currency fee written without a fractional part is read as scaled.
     """
-    if not fee:
+    if not fee or fee_asset is None:
+        return fee  # zero, or no currency to judge by: as sent
+    if fee_asset in (base, quote):
+        ceiling = value if fee_asset == quote else volume
+        if fee > ceiling and fee == fee.to_integral_value():
+            return fee.scaleb(-8)
         return fee
-    ceiling = value if fee_asset == quote else volume if fee_asset == base else None
-    if ceiling is not None and fee > ceiling and fee == fee.to_integral_value():
+    exponent = fee.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:  # "2130000", never "0.0213" or "1.0"
         return fee.scaleb(-8)
     return fee
 
@@ -82,6 +93,7 @@ def _fill(ctx: NormalizeContext, item: Any, fallback_ts: int | None) -> list[Eve
     price, volume = need_number(item, "price"), need_number(item, "volume")
     value = notional(price, volume)
     fee_asset = upper(item.get("feeCurrency"), "feeCurrency")
+    fee = fee_amount(number(item.get("fee"), "fee"), fee_asset, base, quote, volume, value)
     maker = _maker(item.get("isMaker"))
     return [
         ctx.event(
@@ -99,7 +111,8 @@ def _fill(ctx: NormalizeContext, item: Any, fallback_ts: int | None) -> list[Eve
             price=price,
             amount=volume,
             notional=value,
-            fee=fee_amount(number(item.get("fee"), "fee"), fee_asset, base, quote, volume, value),
+            fee=fee,
             fee_asset=fee_asset,
+            fees=None if fee is None else (Fee(fee_asset, fee),),
         )
     ]

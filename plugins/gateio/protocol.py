@@ -23,6 +23,9 @@ def classify_frame(frame: Any, pong_channel: str) -> Classification:
     error = frame.get("error")
     if error:
         return _error(frame, error)
+    if event == "error":
+        # Seed 000's shape: code and message at the top, no error object.
+        return _error(frame, {"code": frame.get("code"), "message": frame.get("message", "")})
     if event in ("subscribe", "unsubscribe"):
         result = frame.get("result")
         if isinstance(result, dict) and result.get("status") == "success":

@@ -45,5 +45,5 @@ AUTH_LABELS = (
 
 
 def is_auth_error(code: Any, message: str) -> bool:
-    """Code 4 (and the older 6/11), or an auth label in the message text."""
-    return code in (4, 6, 11) or any(label in message for label in AUTH_LABELS)
+    """Code 4 (and the older 6/11; 401 in seed 000), or an auth label in the message text."""
+    return code in (4, 6, 11, 401) or any(label in message for label in AUTH_LABELS)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bridge.plugin import (
     DATA,
@@ -28,6 +26,9 @@ from bridge.plugin import (
 )
 from plugins.skinshark.normalize import normalize_frame
 from plugins.skinshark.ticket import mint, with_token_query
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads plugins, never httpx
+    import httpx
 
 #: close codes after which the ticket is not reused: 4001 = missing/invalid/expired
 #: token; 4002 = read-only violation, for which the venue's guide also says mint afresh

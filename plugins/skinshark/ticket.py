@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from bridge.plugin import AuthFailed, VenueUnavailable
+
+if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads plugins, never httpx
+    import httpx
 
 #: error keys that mean the credentials were rejected (SS-DOCS authentication)
 AUTH_KEYS = frozenset(

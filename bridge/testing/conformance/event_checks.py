@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.codec import dumps
-from bridge.events import EVENT_CLASSES, FIELD_TYPES, ORDER_STATUSES, Event, FieldType
+from bridge.events import EVENT_CLASSES, FIELD_TYPES, ORDER_STATUSES, Event, Fee, FieldType
 from bridge.venue import Venue
 
 #: fields a conformant event of each kind always has (besides id, venue, plugin, ts)
@@ -76,6 +76,8 @@ def _type_problem(kind: FieldType, value: Any) -> str:
     """Why ``value`` does not fit a field of type ``kind`` ("" if it does)."""
     if value is None or kind is FieldType.JSON:
         return ""
+    if kind is FieldType.FEES:
+        return _fees_problem(value)
     fits = {
         FieldType.TEXT: isinstance(value, str),
         FieldType.DECIMAL: isinstance(value, Decimal) and value.is_finite(),
@@ -84,6 +86,20 @@ def _type_problem(kind: FieldType, value: Any) -> str:
     }[kind]
     wanted = {FieldType.DECIMAL: "a finite Decimal"}.get(kind, kind.value)
     return "" if fits else f"must be {wanted}, got {type(value).__name__} {value!r:.40}"
+
+
+def _fees_problem(value: Any) -> str:
+    """Why ``value`` is not a tuple of Fee(asset: text or None, amount: finite Decimal)."""
+    if not isinstance(value, tuple):
+        return f"must be a tuple of bridge.plugin.Fee, got {type(value).__name__} {value!r:.40}"
+    for fee in value:
+        if not isinstance(fee, Fee):
+            return f"must hold bridge.plugin.Fee items, got {type(fee).__name__} {fee!r:.40}"
+        if not (isinstance(fee.amount, Decimal) and fee.amount.is_finite()):
+            return f"has a fee amount that is not a finite Decimal: {fee.amount!r:.40}"
+        if fee.asset is not None and not isinstance(fee.asset, str):
+            return f"has a fee asset that is not text: {fee.asset!r:.40}"
+    return ""
 
 
 def _value_problems(event: Any) -> Iterator[str]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge import EVENT_CLASSES, Event
-from bridge.plugin import FrameError, dec, flag, text
+from bridge.plugin import Fee, FrameError, dec, flag, text
 
 Converter = Callable[[Any, str], Any]
 
@@ -28,7 +28,28 @@ def integer(value: Any, what: str) -> int | None:
     return int(number)
 
 
-_BY_TYPE: dict[Any, Converter] = {str: text, Decimal: dec, int: integer, bool: flag}
+def fee_list(value: Any, what: str) -> tuple[Fee, ...]:
+    """``fees``: a list of ``{"asset": ..., "amount": ...}`` objects from the frame."""
+    if not isinstance(value, list):
+        raise FrameError(f"{what}: expected a list of {{asset, amount}}, got {value!r}")
+    charges = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise FrameError(f"{what}.{index}: expected an object with asset and amount")
+        amount = dec(entry.get("amount"), f"{what}.{index}.amount")
+        if amount is None:
+            raise FrameError(f"{what}.{index}.amount: missing")
+        charges.append(Fee(text(entry.get("asset"), f"{what}.{index}.asset"), amount))
+    return tuple(charges)
+
+
+_BY_TYPE: dict[Any, Converter] = {
+    str: text,
+    Decimal: dec,
+    int: integer,
+    bool: flag,
+    tuple[Fee, ...]: fee_list,
+}
 
 
 def _converter(annotation: Any) -> Converter:
