@@ -40,6 +40,7 @@ api_key = "gate-key"
 api_secret = "gate-secret"
 channels = ["spot.usertrades"]
 url = "{url}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [webhooks.bench]
 url = "{hook}"

@@ -49,6 +49,7 @@ api_key = "gate-key"
 api_secret = "gate-secret"
 channels = ["spot.usertrades"]
 url = "{flood_url}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [venues.gate-calm]
 plugin = "gateio"
@@ -56,6 +57,7 @@ api_key = "gate-key"
 api_secret = "gate-secret"
 channels = ["spot.usertrades"]
 url = "{calm_url}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [webhooks.bench]
 url = "{hook}"

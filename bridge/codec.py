@@ -167,8 +167,9 @@ def event_from_dict(data: Any, *, received_at: int | None = None) -> Event:
     for name in ("plugin",):
         if values.get(name) is None:
             values[name] = ""
-    if values.get("derived") is None and "derived" in types_:
-        values["derived"] = False
+    for flag in ("derived", "recovered"):
+        if values.get(flag) is None and flag in types_:
+            values[flag] = False
     return EVENT_CLASSES[kind](**values)
 
 

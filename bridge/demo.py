@@ -33,6 +33,7 @@ plugin = "gateio"
 api_key = "demo-key"
 api_secret = "demo-secret"
 url = "{venue_url}/ws/v4/"
+reconcile = false  # the simulated venue has no REST API
 
 [notifiers.desk]
 urls = ["{apprise_url}"]

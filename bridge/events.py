@@ -41,6 +41,8 @@ class Event:
     ts: int = 0
     received_at: int = 0
     raw: JSONValue = field(default=None, compare=False)
+    #: true when REST reconciliation recovered it after the stream missed it (DESIGN §9)
+    recovered: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -214,7 +216,16 @@ def _kind_fields(cls: type[Event]) -> dict[str, FieldType]:
     return {f.name: _field_type(hints[f.name]) for f in fields(cls)}
 
 
-COMMON_FIELDS: tuple[str, ...] = ("id", "kind", "venue", "plugin", "ts", "received_at", "raw")
+COMMON_FIELDS: tuple[str, ...] = (
+    "id",
+    "kind",
+    "venue",
+    "plugin",
+    "ts",
+    "received_at",
+    "raw",
+    "recovered",
+)
 
 #: kind -> field name -> type, including the common fields and ``kind`` itself.
 FIELD_TYPES: dict[str, dict[str, FieldType]] = {

@@ -220,6 +220,7 @@ class ServiceCollector(Collector):
             labels=("venue",),
             unit="seconds",
         )
+        yield from self._reconciliation()
         states = {s.venue.name: s.state for s in self.running.supervisors}  # streams share one
         yield _counter(
             "alert_bridge_state_evictions_total",
@@ -228,6 +229,28 @@ class ServiceCollector(Collector):
             [((v,), state.evictions) for v, state in states.items()],
             labels=("venue",),
         )
+
+    def _reconciliation(self) -> Iterator[Metric]:
+        """REST reconciliation (DESIGN §9), for venues that run it."""
+        for name, attribute, help_text in (
+            ("reconcile_failures_total", "failures", "REST reconciliations that failed, by venue."),
+            (
+                "reconciled_events_total",
+                "recovered",
+                "Events REST reconciliation recovered that the stream had not delivered, by venue.",
+            ),
+        ):
+            totals: dict[str, int] = {}
+            for supervisor in self.running.supervisors:
+                if supervisor.reconciler is not None:
+                    count = getattr(supervisor.reconciler.stats, attribute)
+                    totals[supervisor.venue.name] = totals.get(supervisor.venue.name, 0) + count
+            yield _counter(
+                f"alert_bridge_{name}",
+                help_text,
+                [((v,), n) for v, n in totals.items()],
+                labels=("venue",),
+            )
 
     def _histograms(self) -> Iterator[Metric]:
         names = self._destinations()

@@ -25,6 +25,9 @@ def describe(host: PluginHost) -> list[dict[str, Any]]:
                 "name": venue,
                 "kinds": list(cls.kinds),
                 "options": cls.config_schema().names(),
+                # REST reconciliation after reconnects (DESIGN §9); without it a gap in
+                # the stream is only visible as a `connection` event's down_seconds
+                "reconcile": cls.reconciles(),
             }
         )
     for kind, cls in sorted(host.destinations.items()):
@@ -44,7 +47,8 @@ def print_plugins(out: TextIO, *, as_json: bool = False) -> int:
     for plugin in plugins:
         out.write(f"{plugin['name']} {plugin['version']}\n")
         for venue in plugin["venues"]:
-            out.write(f"  venue {venue['name']}: {', '.join(venue['kinds'])}\n")
+            gap = "reconcile" if venue["reconcile"] else "no reconcile"
+            out.write(f"  venue {venue['name']}: {', '.join(venue['kinds'])} ({gap})\n")
         for destination in plugin["destinations"]:
             out.write(
                 f"  destination kind [{destination['kind']}.NAME]: "

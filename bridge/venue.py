@@ -15,6 +15,15 @@ of its streams the core runs a supervisor that, on every (re)connect:
    skip ``open``; when the stream stops for good, awaits :meth:`Venue.close` (e.g.
    DELETE a listenKey).
 
+Reconciliation (DESIGN §9) is described the same way, with no I/O in the plugin: at start
+and after every reconnect, once the stream is ready, the core asks
+:meth:`Venue.reconcile_requests` what to fetch, signs each request with
+:meth:`Venue.sign_rest` just before sending it, and hands each answer to
+:meth:`Venue.reconcile_response`, which turns it into events through the same
+normalizers as the stream (so a fact gets the same id either way) and may ask for more
+pages. The core owns when, HTTP, the pace (:attr:`Venue.reconcile_rate`), retries and
+dedup, and marks the events ``recovered``.
+
 Normalizers are pure apart from ``ctx.state``, so recorded frames replay with no network.
 """
 
@@ -25,11 +34,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlencode
 
 from bridge.events import Event, FillEvent, event_id
-from bridge.schema import DURATION, POSITIVE_INTEGER, Option, Schema, url_with_scheme
+from bridge.schema import BOOLEAN, DURATION, POSITIVE_INTEGER, Option, Schema, url_with_scheme
 from bridge.venue_state import ORDER_STATE_MAX, ORDER_STATE_MAX_AGE, StateBound
 from bridge.venue_state import StateMap as StateMap  # re-exported: plugins import it from here
+
+#: default ``reconcile_window``: how far back a reconciliation looks at most (seconds)
+RECONCILE_WINDOW = 86400.0
 
 if TYPE_CHECKING:  # annotations only: `alert-bridge check` loads venues without an HTTP client
     import httpx
@@ -224,6 +237,11 @@ class Venue:
             extra.append(
                 Option("rest_url", url_with_scheme("https", "http"), default=cls.default_rest_url)
             )
+        if cls.reconciles():
+            extra += [
+                Option("reconcile", BOOLEAN, default=True),
+                Option("reconcile_window", DURATION, default=RECONCILE_WINDOW),
+            ]
         if cls.order_state_prefixes:
             extra += [
                 Option("order_state_max", POSITIVE_INTEGER, default=ORDER_STATE_MAX),
@@ -275,6 +293,89 @@ class Venue:
     def reuse_session(self, stream: str, session: Session, close_code: int | None) -> bool:
         """May the next connect reuse ``session`` and skip ``open``? (default: never)."""
         return False
+
+    # ------------------------------------------------------------------ reconciliation
+
+    #: requests per second the venue's documented REST limit allows these calls
+    reconcile_rate: ClassVar[float] = 5.0
+
+    @classmethod
+    def reconciles(cls) -> bool:
+        """Whether this plugin implements REST reconciliation (``alert-bridge plugins``)."""
+        return cls.reconcile_requests is not Venue.reconcile_requests
+
+    def reconcile_requests(self, stream: str, window: ReconcileWindow) -> list[RestRequest]:
+        """What to fetch after ``stream`` is (re)connected and ready (default: nothing)."""
+        return []
+
+    def sign_rest(self, request: RestRequest, now: float) -> dict[str, str]:
+        """Headers authenticating ``request`` (called right before each send and resend)."""
+        return {}
+
+    def reconcile_response(
+        self,
+        stream: str,
+        request: RestRequest,
+        payload: Any,
+        window: ReconcileWindow,
+        ctx: NormalizeContext,
+    ) -> Recovered:
+        """Events from one decoded 2xx answer, through the stream's own normalizers.
+
+        Raise :class:`FrameError` for an answer without the documented shape (the round
+        fails and is retried). ``ctx.state`` is the stream's state.
+        """
+        return Recovered()
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    """One REST call of a reconciliation, as the plugin describes it (unsigned).
+
+    ``path`` is the full path with the venue's version prefix (``/api/v4/spot/my_trades``);
+    the core puts it after the configured ``rest_url``. ``cursor`` names what the answer
+    advances (e.g. ``"trades"``): the watermark :meth:`ReconcileWindow.since` reads.
+    """
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    cursor: str = ""
+
+    @property
+    def query(self) -> str:
+        """The query string exactly as sent (and signed), without the ``?``."""
+        return urlencode(self.params)
+
+
+@dataclass
+class Recovered:
+    """What one REST answer yielded: events, further pages, and the newest fact's time."""
+
+    events: list[Event] = field(default_factory=list)
+    #: more requests to make in this round (the next page)
+    more: list[RestRequest] = field(default_factory=list)
+    #: venue time (ms) of the newest fact in the answer: the request's cursor moves there
+    newest: int | None = None
+
+
+@dataclass(frozen=True)
+class ReconcileWindow:
+    """How far back this reconciliation looks, per cursor.
+
+    ``seeding`` is true on the first start of a venue instance (no state yet): the answer
+    only seeds balances and watermarks, and nothing from the past alerts.
+    """
+
+    now: float  # unix seconds
+    floor: int  # ms: now minus ``reconcile_window``, the furthest back a round looks
+    cursors: Mapping[str, int] = field(default_factory=dict)
+    seeding: bool = False
+
+    def since(self, cursor: str) -> int:
+        """Milliseconds: the newest fact already known for ``cursor`` (never before the floor)."""
+        return max(self.floor, self.cursors.get(cursor, self.floor))
 
 
 def state_bound(venue: Venue) -> StateBound:

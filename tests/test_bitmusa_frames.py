@@ -505,6 +505,7 @@ def test_plugins_listing_shows_the_capabilities() -> None:
                 "order_state_max",
                 "order_state_max_age",
             ],
+            "reconcile": False,  # no REST reconciliation yet (issue 13 item 2)
         }
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from decimal import Decimal
@@ -68,6 +69,8 @@ BUILTINS: dict[str, dict[str, Any]] = {
         "config": {"api_key": KEY, "api_secret": SECRET},
         "frames": GATE,
         "auth_frame": GATE[6],  # code 4, INVALID_KEY
+        # REST answers holding the same trade and order as frames 3 and 2
+        "rest": json.loads((FRAMES / "gateio_rest.json").read_text()),
     },
     "gateio_unified": {
         "config": {"api_key": KEY, "api_secret": SECRET},
@@ -120,6 +123,19 @@ def test_builtin_venue_conforms(name: str) -> None:
     assert report.kinds == KINDS[name]
     assert all(e.venue == "venue-under-test" and e.plugin == name for e in report.events)
     assert report.malformed > 100
+    assert report.reconciled == (2 if "rest" in BUILTINS[name] else 0)
+
+
+def test_a_rest_fact_with_another_id_than_the_stream_is_a_breach() -> None:
+    rest = copy.deepcopy(BUILTINS["gateio"]["rest"])
+    rest["/api/v4/spot/my_trades"][0]["currency_pair"] = "ETH_USDT"  # not the pushed fact
+    rest["/api/v4/spot/my_trades"][0]["id"] = "5736714"
+    with pytest.raises(ConformanceError) as caught:
+        check_venue(plugin_host().venues["gateio"], **{**BUILTINS["gateio"], "rest": rest})
+    assert any(
+        "REST GET /api/v4/spot/my_trades: event 1: fill has an id no stream frame gave it" in b
+        for b in caught.value.breaches
+    ), caught.value.breaches
 
 
 # ---------------------------------------------------------------------- a venue to break

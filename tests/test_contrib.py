@@ -126,6 +126,7 @@ plugin = "gateio"
 api_key = "k"
 api_secret = "s"
 url = "ws://127.0.0.1:{closed}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [webhooks.ops]
 url = "http://127.0.0.1:{closed}/hook"

@@ -24,7 +24,7 @@ DESIGN_FIELDS = {
     "connection": "state reason attempt down_seconds",
     "notice": "severity message",
 }
-COMMON = {"id", "kind", "venue", "plugin", "ts", "received_at", "raw"}
+COMMON = {"id", "kind", "venue", "plugin", "ts", "received_at", "raw", "recovered"}  # DESIGN §5, §9
 
 
 def test_every_kind_has_exactly_the_design_fields() -> None:

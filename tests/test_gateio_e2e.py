@@ -24,6 +24,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "{secret}"
 url = "{url}/ws/v4/"
+rest_url = "{rest}"
 idle_timeout = "{idle}"
 
 [notifiers.desk]
@@ -68,7 +69,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 def configure(world: World, *, secret: str = "gate-secret", idle: str = "30s") -> Path:
-    return world.write_config(CONFIG, secret=secret, url=world.fake.url, idle=idle)
+    return world.write_config(
+        CONFIG, secret=secret, url=world.fake.url, rest=world.fake.rest_url, idle=idle
+    )
 
 
 async def test_large_fill_alerts_once_small_fill_not_at_all(world: World) -> None:

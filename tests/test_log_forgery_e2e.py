@@ -26,6 +26,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "gate-secret"
 url = "{fake}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [[rules]]
 name = "any fill"

@@ -39,6 +39,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "gate-secret"
 url = "{url}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 channels = ["spot.orders"]
 order_state_max = 5
 

@@ -35,6 +35,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "gate-secret"
 url = "{venue}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [[rules]]
 name = "every fill"
@@ -107,7 +108,7 @@ async def test_a_reload_with_a_broken_file_is_refused_and_nothing_stops(tmp_path
                 good.replace("fill {trade_id}", "fill n° {trade_id}").encode("latin-1")
             )
             await scene.reload("reload rejected")
-            assert "line 20: byte 0xb0 is not UTF-8" in service.log
+            assert "line 21: byte 0xb0 is not UTF-8" in service.log
             assert await scene.metric(SUCCESSFUL) == 0
             await scene.alert_arrives()
 

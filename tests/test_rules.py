@@ -87,6 +87,9 @@ where = {{ {where} }}
         # booleans and common fields
         ("derived = true", fill(derived=True), True),
         ("derived = true", fill(), False),
+        ("recovered = false", fill(), True),  # stream events, and samples without it
+        ("recovered = false", fill(recovered=True), False),
+        ("recovered = true", fill(recovered=True), True),
         ('venue = "gate-main"', fill(), True),
         ('kind = "fill"', fill(), True),
         ("ts = { gt = 1700000000000 }", fill(ts=1700000000001), True),

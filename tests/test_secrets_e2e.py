@@ -40,6 +40,7 @@ plugin = "gateio"
 api_key = "{gate_key}"
 api_secret = "${{GATE_SECRET}}"
 url = "{gate_url}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [venues.musa]
 plugin = "bitmusa"

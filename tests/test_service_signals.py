@@ -34,6 +34,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "gate-secret"
 url = "{main}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 """
 
 SECOND_VENUE = """
@@ -42,6 +43,7 @@ plugin = "gateio"
 api_key = "gate-key"
 api_secret = "gate-secret"
 url = "{second}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 """
 
 FILL_RULE = """

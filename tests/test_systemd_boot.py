@@ -55,6 +55,7 @@ plugin = "gateio"
 api_key = "${{file:gate_key}}"
 api_secret = "${{file:gate_secret}}"
 url = "{venue}/ws/v4/"
+reconcile = false  # no REST on loopback here (tests/test_gateio_reconcile_e2e.py has it)
 
 [notifiers.desk]
 urls = ["${{file:desk_apprise_url}}"]

@@ -32,13 +32,24 @@ class Pipeline:
         self.duplicates = 0
         self.matches: Counter[str] = Counter()  # rule name -> matches
 
+    def is_seen(self, event_id: str) -> bool:
+        """Whether an event with this id was processed already (committed or queued)."""
+        return self.committer.is_seen(event_id)
+
     async def process(
-        self, venue: str, events: list[Event], changes: dict[str, Any], *, wait: bool = False
+        self,
+        venue: str,
+        events: list[Event],
+        changes: dict[str, Any],
+        *,
+        wait: bool = False,
+        alert: bool = True,
     ) -> list[Job]:
         """Commit the new events of one frame, with the normalizer state they changed.
 
         By default events are queued for the next group commit; ``wait`` returns only
-        once they are durable, with the jobs they created.
+        once they are durable, with the jobs they created. With ``alert`` false the events
+        are only recorded as seen, no rule runs (a first start's reconciliation seeds).
         """
         jobs: list[Job] = []
         entries: list[Pending[CommitItem, list[Job]]] = []
@@ -48,7 +59,7 @@ class Pipeline:
             if self.committer.is_seen(event.id):
                 self.duplicates += 1
                 continue
-            matches = self.engine.evaluate(event)
+            matches = self.engine.evaluate(event) if alert else []
             item = CommitItem(
                 event,
                 matches,
@@ -74,3 +85,16 @@ class Pipeline:
         for entry in entries if wait else ():
             jobs.extend(await entry.result())
         return jobs
+
+    async def checkpoint(self, marker: Event, changes: dict[str, Any]) -> None:
+        """Make a venue's state changes durable now, with no event of their own to ride on.
+
+        ``marker`` (an id no venue fact has) is recorded as seen and matches nothing; it
+        carries the changes, and any the venue left waiting, in one commit. Returns once
+        they are durable.
+        """
+        carry = self._carry.pop(marker.venue, {})
+        carry.update(changes)
+        entry = self.committer.enqueue(CommitItem(marker, [], [], carry), wait=True)
+        await self.committer.room()
+        await entry.result()

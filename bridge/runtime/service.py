@@ -183,6 +183,7 @@ class Service:
                 state=state,
                 policy=self.policy,
                 clock=self.clock,
+                intake=running.pipeline,
             )
             for stream in venue.streams()
         ]

@@ -28,6 +28,7 @@ from bridge.log_limiter import LogLimiter
 from bridge.logs import add_session_secrets
 from bridge.runtime.backoff import ReconnectPolicy
 from bridge.runtime.fair_connection import FairConnection
+from bridge.runtime.reconcile import Intake, Reconciler
 from bridge.venue import (
     AuthFailed,
     Classification,
@@ -93,6 +94,7 @@ class Supervisor:
         state: StateMap,
         policy: ReconnectPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        intake: Intake | None = None,
     ) -> None:
         self.venue = venue
         self.stream = stream
@@ -111,6 +113,19 @@ class Supervisor:
         self._last_frame = 0.0  # time.monotonic() of the last frame, for the watchdog
         idle = venue.config.get("idle_timeout", venue.idle_timeout)
         self._idle: float | None = idle or None
+        #: REST reconciliation after every (re)connect, when the plugin and config want it
+        self.reconciler: Reconciler | None = None
+        if intake is not None and venue.reconciles() and venue.config.get("reconcile", False):
+            self.reconciler = Reconciler(
+                venue,
+                stream,
+                http=http,
+                state=state,
+                intake=intake,
+                policy=self.policy,
+                clock=clock,
+                label=self.label,
+            )
         # Malformed frames, venue errors and normalizer failures can repeat once per frame:
         # the first few of each reason are logged, then a count every interval.
         self.log_limiter = LogLimiter(log)
@@ -120,6 +135,13 @@ class Supervisor:
     ) -> None:
         """Connect and reconnect until cancelled; then run the venue's close step."""
         task_status.started()
+        async with anyio.create_task_group() as tg:
+            if self.reconciler is not None:
+                tg.start_soon(self.reconciler.run)
+            await self._connect_forever()
+            tg.cancel_scope.cancel()
+
+    async def _connect_forever(self) -> None:
         failures = 0
         try:
             async with anyio.create_task_group() as tg:
@@ -375,6 +397,8 @@ class Supervisor:
             else "first connect"
         )
         await self._emit("connected", reason, attempt=None, down_seconds=down, now=now)
+        if self.reconciler is not None:
+            self.reconciler.request()  # the stream is ready: now REST covers the gap
 
     async def _went_down(self, reason: str, *, auth_failed: bool, attempt: int) -> None:
         now = self.clock()

@@ -12,12 +12,16 @@ from bridge.plugin import (
     Event,
     NormalizeContext,
     Option,
+    ReconcileWindow,
+    Recovered,
+    RestRequest,
     Session,
     Venue,
     choice_list,
     hookimpl,
     non_empty_list,
 )
+from plugins.gateio import rest
 from plugins.gateio.normalize import normalize_frame
 from plugins.gateio.protocol import classify_frame
 from plugins.gateio.signing import signed_request
@@ -31,6 +35,8 @@ class GateSpot(Venue):
     kinds = ("order", "fill", "balance", "deposit")
     order_state_prefixes = ("filled:",)  # cumulative filled_amount per open order
     default_url = "wss://api.gateio.ws/ws/v4/"
+    default_rest_url = "https://api.gateio.ws"
+    reconcile_rate = rest.RATE
     idle_timeout = 30.0
     ping_interval = 10.0
     ready_when = "ack"
@@ -74,7 +80,27 @@ class GateSpot(Venue):
         return classify_frame(frame, "spot.pong")
 
     def normalize(self, stream: str, frame: Any, ctx: NormalizeContext) -> list[Event]:
-        return normalize_frame(ctx, frame, "spot.usertrades" in self.config["channels"])
+        events = normalize_frame(ctx, frame, "spot.usertrades" in self.config["channels"])
+        if frame.get("channel") == "spot.balances":
+            rest.note_stream_events(ctx, events)  # last totals and deposits, for REST
+        return events
+
+    def reconcile_requests(self, stream: str, window: ReconcileWindow) -> list[RestRequest]:
+        return rest.requests(self.config["channels"], self.config["symbols"], window)
+
+    def sign_rest(self, request: RestRequest, now: float) -> dict[str, str]:
+        return rest.signed_headers(self.config["api_key"], self.config["api_secret"], request, now)
+
+    def reconcile_response(
+        self,
+        stream: str,
+        request: RestRequest,
+        payload: Any,
+        window: ReconcileWindow,
+        ctx: NormalizeContext,
+    ) -> Recovered:
+        usertrades = "spot.usertrades" in self.config["channels"]
+        return rest.response(request, payload, window, ctx, usertrades)
 
 
 @hookimpl

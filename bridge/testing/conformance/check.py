@@ -9,10 +9,11 @@ from bridge.testing.conformance.auth import AuthChecks
 from bridge.testing.conformance.malformed import MalformedChecks
 from bridge.testing.conformance.replays import ReplayChecks
 from bridge.testing.conformance.report import ConformanceReport
+from bridge.testing.conformance.rest import RestChecks
 from bridge.venue import Venue
 
 
-class _Checks(ReplayChecks, MalformedChecks, AuthChecks):
+class _Checks(ReplayChecks, MalformedChecks, AuthChecks, RestChecks):
     """One check run with every check family."""
 
 
@@ -26,6 +27,7 @@ def check_venue(
     plugin: str | None = None,
     name: str = "venue-under-test",
     time_limit: float = 0.5,
+    rest: Mapping[str, Any] | None = None,
 ) -> ConformanceReport:
     """Check ``venue`` against the plugin contract; one AssertionError lists every breach.
 
@@ -34,7 +36,9 @@ def check_venue(
     errors among them are skipped as the core skips them. ``auth_frame`` is a frame that
     means "credentials rejected"; ``auth_at`` says the venue refuses them at the WebSocket
     handshake (HTTP 401/403) or at its REST step instead. ``plugin`` is the registered
-    name (default: looked up among the installed plugins).
+    name (default: looked up among the installed plugins). ``rest`` holds recorded REST
+    answers by path (``{"/api/v4/spot/my_trades": [...]}``) of facts the frames also
+    carry: their reconciled events must get the stream's ids.
     """
     if not (isinstance(venue, type) and issubclass(venue, Venue)):
         raise AssertionError(f"{venue!r} is not a bridge.plugin.Venue subclass")
@@ -50,6 +54,8 @@ def check_venue(
     recorded = checker.recorded(frames)
     report = checker.replays(recorded)
     report.malformed = checker.malformed(recorded)
+    if rest is not None:
+        report.reconciled = checker.reconciliation(rest, report.events)
     if auth_frame is not None:
         checker.auth_frame(auth_frame)
     if auth_at is not None:

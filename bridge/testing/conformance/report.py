@@ -22,6 +22,7 @@ class ConformanceReport:
     events: list[Event]  # the first replay's events, in order
     data_frames: int  # recorded frames classified as data
     malformed: int  # malformed frames tried
+    reconciled: int = 0  # REST events that matched a stream event's id (``rest=``)
 
     @property
     def kinds(self) -> set[str]:
