@@ -152,7 +152,18 @@ async def test_wrong_secret_fires_venue_auth_failed_and_recovers_once_fixed(
         assert "INVALID_SIGNATURE" in alert["message"]
         assert world.fake.auth_failures >= 1
         world.fake.api_secret = "unified-secret"  # the key is fixed at the venue
-        await world.subscribed(len(world.fake.connections) + 1)
+        # Whichever connection subscribes first after the fix (one may still be in its
+        # handshake with the old signature and fail) must hold both subscriptions.
+        await world.fake.changes.wait_for(
+            lambda: (
+                bool(world.fake.open_connections)
+                and all(
+                    world.fake.subscribed(c, world.fake.latest)
+                    for c in ("unified.assets", "unified.asset_detail")
+                )
+            ),
+            timeout=30,
+        )
         await world.fake.set_balance("BTC", "0.5")
         await world.received(hook=1)
         assert service.process.returncode is None  # never crashed
