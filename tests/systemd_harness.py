@@ -40,6 +40,8 @@ VENV = Path("/opt/alert-bridge/venv")
 T = TypeVar("T")
 # Paths ProtectHome=yes makes inaccessible to the service.
 HIDDEN = (Path("/root"), Path("/home"), Path("/run/user"))
+# Paths PrivateTmp=yes replaces with the service's own empty ones.
+PRIVATE = (Path("/tmp"), Path("/var/tmp"))
 # The boot pulls in only what the unit needs (sysinit, journald, sockets), not the host's
 # multi-user services; `systemctl start` brings the unit's own dependencies.
 BOOT_TARGET = "basic.target"
@@ -57,6 +59,11 @@ WAIT_ONLINE = (
 
 def _hidden(path: Path) -> bool:
     return any(path == h or h in path.parents for h in HIDDEN)
+
+
+def _private(path: Path) -> bool:
+    path = path.resolve()
+    return any(path == p or p in path.parents for p in PRIVATE)
 
 
 def _unreadable(path: Path) -> bool:
@@ -112,6 +119,8 @@ def unavailable() -> str | None:
     for path in (REPO, _site_packages()):
         if _hidden(path):
             return f"{path} is under a directory ProtectHome=yes hides from the service"
+        if _private(path):
+            return f"{path} is under /tmp, which PrivateTmp=yes replaces for the service"
         if _unreadable(path):
             return f"{path} is not readable by other users, as the service's user is"
     if service_python() is None:
