@@ -13,7 +13,7 @@ import pytest
 from bridge.rules import RuleEngine
 from bridge.store import Store
 from tests.conftest import BASE_CONFIG, fill
-from tests.delivery_helpers import commit_items, make_config
+from tests.delivery_helpers import SECRET, commit_items, make_config
 from tests.service_helpers import run_service
 from tests.test_cli import RULES, run_cli
 
@@ -122,7 +122,7 @@ def test_test_json(config_file: Path, tmp_path: Path) -> None:
 def test_outbox_list_json(tmp_path: Path) -> None:
     config = make_config(
         tmp_path / "state",
-        webhooks={"ops": {"url": "http://127.0.0.1:9/hook", "secret": _secret()}},
+        webhooks={"ops": {"url": "http://127.0.0.1:9/hook", "secret": SECRET}},
     )
     store = Store.open(config.bridge.state_dir)
     [job] = store.commit(commit_items(RuleEngine(config.rules), [1]))
@@ -134,12 +134,6 @@ def test_outbox_list_json(tmp_path: Path) -> None:
     [listed] = json.loads(result.stdout)["pending"]
     assert (listed["id"], listed["destination"], listed["attempts"]) == (job.id, "ops", 0)
     assert "body" not in listed
-
-
-def _secret() -> str:
-    from tests.delivery_helpers import SECRET
-
-    return SECRET
 
 
 # -- --log-level and ALERT_BRIDGE_LOG_LEVEL ------------------------------------------------

@@ -110,7 +110,6 @@ class Supervisor:
         # The last session opened: close() needs it even when a reconnect dropped _session.
         self._last_session: Session | None = None
         self._up_since: float | None = None
-        self._last_frame = 0.0  # time.monotonic() of the last frame, for the watchdog
         idle = venue.config.get("idle_timeout", venue.idle_timeout)
         self._idle: float | None = idle or None
         #: REST reconciliation after every (re)connect, when the plugin and config want it
@@ -281,7 +280,7 @@ class Supervisor:
             # first would only copy every frame; invalid UTF-8 becomes a counted "not JSON"
             # frame rather than a closed connection.
             message = await recv(decode=False)
-            self._last_frame = status.last_frame = now = monotonic()
+            status.last_frame = now = monotonic()
             if now >= yield_at:  # see READ_SLICE: recv() alone may never yield
                 await checkpoint()
                 yield_at = monotonic() + READ_SLICE
@@ -315,9 +314,9 @@ class Supervisor:
         One task checking a timestamp, rather than a timeout around every receive: a
         cancel scope per frame costs more than the rest of the read path.
         """
-        self._last_frame = time.monotonic()
+        watched_since = time.monotonic()  # a frame of an earlier connection does not count
         while True:
-            left = self._last_frame + idle - time.monotonic()
+            left = max(watched_since, self.status.last_frame) + idle - time.monotonic()
             if left <= 0:
                 raise Reconnect(f"no frame for {idle:g}s (idle watchdog)")
             await anyio.sleep(left)
